@@ -1,0 +1,112 @@
+"""Peer addresses: Python's socket-style tuples in, validated numeric fields out."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import NamedTuple, Optional, Tuple, Union
+
+from . import _wsapeer
+
+lib = _wsapeer.lib
+
+Host = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
+PeerTuple = Union[Tuple[str, int], Tuple[str, int, int, int]]
+
+_MAX_FLOWINFO = 0xFFFFF  # 20 bits, as CPython's socket module enforces
+_MAX_SCOPE_ID = 0xFFFFFFFF
+
+
+class Peer(NamedTuple):
+    """A peer address reduced to what the shim writes."""
+
+    kind: int  # lib.WSAPEER_PEER_*
+    packed: bytes
+    port: int
+    flowinfo: int
+    scope_id: int
+
+    @property
+    def public(self) -> Optional[PeerTuple]:
+        """The normalized tuple PeerTargetName.peer shows."""
+        if self.kind == lib.WSAPEER_PEER_IPV4:
+            return (str(ipaddress.IPv4Address(self.packed)), self.port)
+        if self.kind == lib.WSAPEER_PEER_IPV6:
+            return (str(ipaddress.IPv6Address(self.packed)), self.port, self.flowinfo, self.scope_id)
+        return None
+
+    @property
+    def is_zero(self) -> bool:
+        """All-zero address and port: what a connectionless socket may not be given."""
+        return self.port == 0 and not any(self.packed)
+
+
+NO_PEER = Peer(lib.WSAPEER_PEER_NONE, b"", 0, 0, 0)
+
+
+def _check_int(value: object, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be in {low}..{high}, got {value}")
+    return value
+
+
+def _parse_host(host: object) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address]:
+    if isinstance(host, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return host
+    if not isinstance(host, str):
+        raise TypeError(
+            f"peer host must be a str or an ipaddress address, not {type(host).__name__}"
+        )
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(
+            f"peer host {host!r} is not a numeric IPv4 or IPv6 address; wsapeer does "
+            "no DNS lookups (resolve the name first, e.g. with socket.getaddrinfo)"
+        ) from None
+
+
+def normalize_peer(peer: object) -> Peer:
+    """Validates a peer given as Python's socket module takes it.
+
+    None means no peer (the all-zero address TCP uses); otherwise (host, port)
+    for IPv4 and (host, port[, flowinfo[, scope_id]]) for IPv6.
+    """
+    if peer is None:
+        return NO_PEER
+    if not isinstance(peer, tuple):
+        raise TypeError(
+            f"peer must be None or a tuple (host, port[, flowinfo[, scope_id]]), "
+            f"not {type(peer).__name__}"
+        )
+    if not 2 <= len(peer) <= 4:
+        raise ValueError(
+            f"peer must be (host, port) or (host, port, flowinfo[, scope_id]); "
+            f"got a tuple of {len(peer)} items"
+        )
+    address = _parse_host(peer[0])
+    port = _check_int(peer[1], "peer port", 0, 0xFFFF)
+    if isinstance(address, ipaddress.IPv4Address):
+        if len(peer) > 2:
+            raise ValueError(
+                "flowinfo and scope_id belong to IPv6 peers; an IPv4 peer is (host, port)"
+            )
+        return Peer(lib.WSAPEER_PEER_IPV4, address.packed, port, 0, 0)
+
+    flowinfo = _check_int(peer[2], "peer flowinfo", 0, _MAX_FLOWINFO) if len(peer) > 2 else 0
+    scope_id = _check_int(peer[3], "peer scope_id", 0, _MAX_SCOPE_ID) if len(peer) > 3 else 0
+    zone = getattr(address, "scope_id", None)  # "fe80::1%3" (Python 3.9+)
+    if zone is not None:
+        if not (zone.isascii() and zone.isdigit()) or int(zone) > _MAX_SCOPE_ID:
+            raise ValueError(
+                f"peer host zone %{zone} is not a numeric scope id; pass the "
+                "interface index as the tuple's scope_id"
+            )
+        if scope_id not in (0, int(zone)):
+            raise ValueError(
+                f"peer host zone %{zone} contradicts the tuple's scope_id {scope_id}"
+            )
+        scope_id = int(zone)
+        address = ipaddress.IPv6Address(address.packed)
+    return Peer(lib.WSAPEER_PEER_IPV6, address.packed, port, flowinfo, scope_id)

@@ -1,0 +1,120 @@
+"""Exceptions, and the Winsock error codes the secure socket calls document."""
+
+from __future__ import annotations
+
+import errno as _errno
+import sys
+from typing import NamedTuple, NoReturn, Optional
+
+
+class WinsockErrorInfo(NamedTuple):
+    name: str
+    errno: Optional[int]
+    meaning: str
+
+
+#: The codes of the reference pages' error tables, with their documented meaning.
+WSA_ERRORS: "dict[int, WinsockErrorInfo]" = {
+    997: WinsockErrorInfo(
+        "WSA_IO_PENDING", None, "An overlapped operation was started and will complete later."
+    ),
+    10014: WinsockErrorInfo(
+        "WSAEFAULT",
+        _errno.EFAULT,
+        "The system detected an invalid address pointer in attempting to use a pointer "
+        "argument of a call.",
+    ),
+    10022: WinsockErrorInfo(
+        "WSAEINVAL",
+        _errno.EINVAL,
+        "An invalid parameter was passed: the socket is not AF_INET/AF_INET6 with "
+        "SOCK_STREAM/SOCK_DGRAM, or a connectionless socket was given a zero peer "
+        "address and port.",
+    ),
+    10038: WinsockErrorInfo(
+        "WSAENOTSOCK", _errno.ENOTSOCK, "The descriptor passed is not a valid socket."
+    ),
+    10040: WinsockErrorInfo("WSAEMSGSIZE", _errno.EMSGSIZE, "A buffer passed was too small."),
+    10045: WinsockErrorInfo(
+        "WSAEOPNOTSUPP", _errno.EOPNOTSUPP, "The operation is not supported for this socket."
+    ),
+    10047: WinsockErrorInfo(
+        "WSAEAFNOSUPPORT", _errno.EAFNOSUPPORT, "The specified address family is not supported."
+    ),
+    10056: WinsockErrorInfo(
+        "WSAEISCONN",
+        _errno.EISCONN,
+        "The socket is connected. This function is not permitted with a connected socket, "
+        "whether the socket is connection oriented or connectionless.",
+    ),
+}
+
+WSA_IO_PENDING = 997
+WSAEFAULT = 10014
+WSAEINVAL = 10022
+WSAENOTSOCK = 10038
+WSAEMSGSIZE = 10040
+WSAEOPNOTSUPP = 10045
+WSAEAFNOSUPPORT = 10047
+WSAEISCONN = 10056
+
+
+class WsapeerError(OSError):
+    """Base class of every error wsapeer raises from a Winsock call."""
+
+
+class WinsockError(WsapeerError):
+    """A Winsock secure socket call failed; ``winerror`` is the WSA error code."""
+
+    # A property, so that winerror means the same on every platform (CPython
+    # only gives OSError a winerror slot on Windows).
+    @property
+    def winerror(self) -> int:  # type: ignore[override]
+        return self._winerror
+
+    def __init__(self, winerror: int, function: str, detail: str = "") -> None:
+        info = WSA_ERRORS.get(winerror)
+        if info is None:
+            text = f"{function} failed with Winsock error {winerror}"
+            code = None
+        else:
+            text = f"{function} failed: {info.name} ({winerror}): {info.meaning}"
+            code = info.errno
+        if detail:
+            text = f"{text} ({detail})"
+        super().__init__(code, text)
+        self._winerror = winerror
+        self.function = function
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (self._winerror, self.function))
+
+
+class UnsupportedPlatformError(WsapeerError):
+    """The Winsock secure socket extensions do not exist on this platform."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(
+            _errno.ENOSYS,
+            f"{function} requires Windows Vista / Windows Server 2008 or later; "
+            f"this is {sys.platform}, where nothing was done. To exercise code on "
+            "other platforms, use wsapeer.testing.contract_model().",
+        )
+        self.function = function
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (self.function,))
+
+
+def raise_status(status: int, function: str) -> NoReturn:
+    """Raises the exception a nonzero shim status stands for."""
+    from ._wsapeer import ffi, lib
+
+    if status > 0:
+        raise WinsockError(status, function)
+    if status == lib.WSAPEER_E_UNSUPPORTED:
+        raise UnsupportedPlatformError(function)
+    reason = ffi.string(lib.wsapeer_strerror(status)).decode("ascii")
+    if status == lib.WSAPEER_E_INTERNAL:
+        raise WsapeerError(None, f"{function}: {reason}")
+    raise ValueError(f"{function}: {reason}")

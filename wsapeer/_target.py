@@ -1,0 +1,208 @@
+"""PeerTargetName and set_peer_target_name: WSASetSocketPeerTargetName from Python."""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from typing import Any, Optional, Tuple, Union
+
+from . import _errors
+from ._address import Peer, PeerTuple, normalize_peer
+from ._socket import SocketLike, check_target, handle_of
+from ._wsapeer import ffi, lib
+
+_FUNCTION = "WSASetSocketPeerTargetName"
+
+
+class SecurityProtocol(enum.IntEnum):
+    """SOCKET_SECURITY_PROTOCOL (mstcpip.h). IPSEC2 needs Windows 7 or later."""
+
+    DEFAULT = lib.WSAPEER_PROTOCOL_DEFAULT
+    IPSEC = lib.WSAPEER_PROTOCOL_IPSEC
+    IPSEC2 = lib.WSAPEER_PROTOCOL_IPSEC2
+
+
+def _protocol(value: object) -> SecurityProtocol:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"protocol must be a SecurityProtocol, not {type(value).__name__}")
+    try:
+        return SecurityProtocol(value)
+    except ValueError:
+        known = ", ".join(f"{p.name} ({p.value})" for p in SecurityProtocol)
+        raise ValueError(f"unknown security protocol {value}; expected one of {known}") from None
+
+
+def _encode_name(name: object) -> bytes:
+    if not isinstance(name, str):
+        raise TypeError(f"target_name must be a str, not {type(name).__name__}")
+    if not name:
+        raise ValueError("target_name must not be empty")
+    if "\0" in name:
+        raise ValueError(f"target_name contains a NUL character at index {name.index(chr(0))}")
+    try:
+        encoded = name.encode("utf-16-le")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"target_name contains a lone surrogate at index {exc.start}; "
+            "it cannot be written as UTF-16"
+        ) from None
+    units = len(encoded) // 2
+    if units > lib.WSAPEER_MAX_NAME_UNITS:
+        raise ValueError(
+            f"target_name is {units} UTF-16 code units long; the most a "
+            f"UNICODE_STRING holds is {lib.WSAPEER_MAX_NAME_UNITS}"
+        )
+    return encoded
+
+
+class PeerTargetName:
+    """An immutable SOCKET_PEER_TARGET_NAME, marshalled once in C.
+
+    ``bytes(t)`` is exactly what Windows receives; ``t.apply(sock)`` hands that
+    buffer to WSASetSocketPeerTargetName without marshalling again, so a server
+    can build one per peer and apply it to every connection.
+    """
+
+    __slots__ = ("_name", "_peer", "_protocol", "_buffer", "_size", "_bytes", "__weakref__")
+
+    _name: str
+    _peer: Peer
+    _protocol: SecurityProtocol
+    _buffer: Any
+    _size: int
+    _bytes: bytes
+
+    def __init__(
+        self,
+        target_name: str,
+        peer: Union[None, Tuple[Any, ...]] = None,
+        protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
+    ) -> None:
+        encoded = _encode_name(target_name)
+        normalized = normalize_peer(peer)
+        proto = _protocol(protocol)
+        units = len(encoded) // 2
+        size = lib.wsapeer_ptn_size(units)
+        # uint64_t elements: SOCKADDR_STORAGE inside wants 8-byte alignment.
+        buffer = ffi.new("uint64_t[]", (size + 7) // 8)
+        status = lib.wsapeer_ptn_marshal(
+            buffer, size, proto, normalized.kind, normalized.packed or ffi.NULL,
+            normalized.port, normalized.flowinfo, normalized.scope_id, encoded, units,
+        )
+        if status:
+            _errors.raise_status(status, "marshalling SOCKET_PEER_TARGET_NAME")
+        set_ = object.__setattr__
+        set_(self, "_name", target_name)
+        set_(self, "_peer", normalized)
+        set_(self, "_protocol", proto)
+        set_(self, "_buffer", buffer)
+        set_(self, "_size", size)
+        set_(self, "_bytes", ffi.buffer(buffer, size)[:])
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "PeerTargetName":
+        """Rebuilds the object whose bytes(...) is data; ValueError if data is not one."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
+        raw = bytes(data)
+        fields = ffi.new("wsapeer_ptn_fields *")
+        status = lib.wsapeer_ptn_parse(raw, len(raw), fields)
+        if status:
+            raise ValueError(
+                f"not a SOCKET_PEER_TARGET_NAME ({len(raw)} bytes): "
+                + ffi.string(lib.wsapeer_strerror(status)).decode("ascii")
+            )
+        start = fields.name_offset
+        try:
+            name = raw[start : start + 2 * fields.name_units].decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise ValueError("the name in the buffer is not valid UTF-16") from None
+        address = bytes(fields.address)
+        peer: Optional[PeerTuple]
+        if fields.peer_kind == lib.WSAPEER_PEER_IPV4:
+            peer = (str(ipaddress.IPv4Address(address[:4])), fields.port)
+        elif fields.peer_kind == lib.WSAPEER_PEER_IPV6:
+            peer = (str(ipaddress.IPv6Address(address)), fields.port, fields.flowinfo,
+                    fields.scope_id)
+        else:
+            peer = None
+        try:
+            target = cls(name, peer, fields.protocol)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the buffer holds a value wsapeer refuses: {exc}") from None
+        if target._bytes != raw:
+            raise ValueError(
+                "not the canonical SOCKET_PEER_TARGET_NAME wsapeer writes: a padding or "
+                "unused byte is nonzero"
+            )
+        return target
+
+    @property
+    def target_name(self) -> str:
+        return self._name
+
+    @property
+    def peer(self) -> Optional[PeerTuple]:
+        """None, (host, port) or (host, port, flowinfo, scope_id), host normalized."""
+        return self._peer.public
+
+    @property
+    def protocol(self) -> SecurityProtocol:
+        return self._protocol
+
+    @property
+    def size(self) -> int:
+        """The PeerTargetNameLen passed to Windows: 144 + 2 bytes per code unit."""
+        return self._size
+
+    def apply(self, sock: SocketLike) -> None:
+        """Calls WSASetSocketPeerTargetName(sock, self) with the prepared buffer."""
+        handle = handle_of(sock)
+        check_target(sock, self._peer, _FUNCTION)
+        status = lib.wsapeer_set_peer_target_name(handle, self._buffer, self._size)
+        if status:
+            _errors.raise_status(status, _FUNCTION)
+
+    def __bytes__(self) -> bytes:
+        return self._bytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PeerTargetName):
+            return NotImplemented
+        return self._bytes == other._bytes
+
+    def __hash__(self) -> int:
+        return hash(self._bytes)
+
+    def __repr__(self) -> str:
+        parts = [repr(self._name)]
+        if self._peer.kind != lib.WSAPEER_PEER_NONE:
+            parts.append(f"peer={self.peer!r}")
+        if self._protocol != SecurityProtocol.DEFAULT:
+            parts.append(f"protocol=SecurityProtocol.{self._protocol.name}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self._name, self.peer, int(self._protocol)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+def set_peer_target_name(
+    sock: SocketLike,
+    target_name: str,
+    peer: Union[None, Tuple[Any, ...]] = None,
+    protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
+) -> None:
+    """Names the peer principal (an SPN) that IPsec must authenticate on sock.
+
+    TCP: call before connect, with peer=None. UDP: once per peer address,
+    before connect or the first sendto to it. Raises WinsockError with the
+    code Windows returns, and UnsupportedPlatformError off Windows.
+    """
+    handle_of(sock)  # a bad socket argument is reported before the name's problems
+    PeerTargetName(target_name, peer, protocol).apply(sock)
