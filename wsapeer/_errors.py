@@ -82,7 +82,11 @@ class WinsockError(WsapeerError):
             code = info.errno
         if detail:
             text = f"{text} ({detail})"
-        super().__init__(code, text)
+        if code is None:
+            super().__init__(text)
+            self.strerror = text
+        else:
+            super().__init__(code, text)
         self._winerror = winerror
         self.function = function
 

@@ -1,0 +1,60 @@
+import errno
+import pickle
+
+import pytest
+
+import wsapeer
+from wsapeer import WSA_ERRORS, WinsockError
+
+
+@pytest.mark.parametrize(
+    "code, name, err",
+    [
+        (10014, "WSAEFAULT", errno.EFAULT),
+        (10022, "WSAEINVAL", errno.EINVAL),
+        (10038, "WSAENOTSOCK", errno.ENOTSOCK),
+        (10040, "WSAEMSGSIZE", errno.EMSGSIZE),
+        (10047, "WSAEAFNOSUPPORT", errno.EAFNOSUPPORT),
+        (10056, "WSAEISCONN", errno.EISCONN),
+    ],
+)
+def test_documented_codes(code, name, err):
+    exc = WinsockError(code, "WSASetSocketPeerTargetName")
+    assert exc.winerror == code
+    assert exc.errno == err
+    assert isinstance(exc, OSError) and isinstance(exc, wsapeer.WsapeerError)
+    text = str(exc)
+    assert text.startswith(f"[Errno {err}] WSASetSocketPeerTargetName failed: {name} ({code}): ")
+    assert WSA_ERRORS[code].meaning in text
+
+
+def test_isconn_message_is_the_documented_one():
+    assert "not permitted with a connected socket" in str(WinsockError(10056, "f"))
+
+
+def test_unknown_code():
+    exc = WinsockError(12345, "WSASetSocketPeerTargetName", "detail here")
+    assert exc.winerror == 12345 and exc.errno is None
+    assert str(exc) == "WSASetSocketPeerTargetName failed with Winsock error 12345 (detail here)"
+
+
+def test_pickles():
+    exc = pickle.loads(pickle.dumps(WinsockError(10056, "WSASetSocketPeerTargetName")))
+    assert exc.winerror == 10056 and "WSAEISCONN" in str(exc)
+    unsupported = pickle.loads(pickle.dumps(wsapeer.UnsupportedPlatformError("f")))
+    assert "Windows Vista" in str(unsupported)
+
+
+def test_shim_status_mapping():
+    from wsapeer._errors import raise_status
+    from wsapeer._wsapeer import lib
+
+    with pytest.raises(WinsockError) as info:
+        raise_status(10038, "f")
+    assert info.value.winerror == 10038
+    with pytest.raises(wsapeer.UnsupportedPlatformError):
+        raise_status(lib.WSAPEER_E_UNSUPPORTED, "f")
+    with pytest.raises(ValueError, match="refused an argument"):
+        raise_status(lib.WSAPEER_E_ARGUMENT, "f")
+    with pytest.raises(wsapeer.WsapeerError, match="without reporting an error code"):
+        raise_status(lib.WSAPEER_E_INTERNAL, "f")

@@ -1,0 +1,184 @@
+"""PeerTargetName as an object: immutability, equality, repr, round trips, threads."""
+
+import copy
+import ipaddress
+import pickle
+import socket
+import sys
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import wsapeer
+from wsapeer import PeerTargetName, SecurityProtocol
+
+names = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+    min_size=1,
+    max_size=200,
+)
+ports = st.integers(0, 65535)
+ipv4 = st.builds(lambda a, p: (str(a), p), st.ip_addresses(v=4), ports)
+ipv6 = st.builds(
+    lambda a, p, f, s: (str(a), p, f, s),
+    st.ip_addresses(v=6), ports, st.integers(0, 0xFFFFF), st.integers(0, 0xFFFFFFFF),
+)
+peers = st.none() | ipv4 | ipv6
+protocols = st.sampled_from(list(SecurityProtocol))
+
+
+@given(names, peers, protocols)
+def test_round_trip_recovers_every_field(name, peer, protocol):
+    target = PeerTargetName(name, peer, protocol)
+    back = PeerTargetName.from_bytes(bytes(target))
+    assert back == target
+    assert bytes(back) == bytes(target)
+    assert back.target_name == name
+    assert back.protocol is protocol
+    if peer is None:
+        assert back.peer is None
+    else:
+        assert ipaddress.ip_address(back.peer[0]) == ipaddress.ip_address(peer[0])
+        assert back.peer[1:] == peer[1:]
+
+
+@given(names, peers, protocols)
+def test_layout_invariants(name, peer, protocol):
+    raw = bytes(PeerTargetName(name, peer, protocol))
+    units = len(name.encode("utf-16-le")) // 2
+    assert len(raw) == 144 + 2 * units
+    assert raw[4:8] == b"\0\0\0\0"
+    assert raw[-4:] == b"\0\0\0\0"
+    length = int.from_bytes(raw[136:140], "little")
+    assert length == (2 * units if protocol == SecurityProtocol.IPSEC2 else units)
+    assert raw[140 : 140 + 2 * units].decode("utf-16-le") == name
+    family = int.from_bytes(raw[8:10], "little")
+    assert family == {None: 0, 2: 2, 4: 23}[None if peer is None else len(peer)]
+    used = {0: 0, 2: 16, 23: 28}[family]
+    assert not any(raw[8 + used : 136])
+
+
+@settings(max_examples=200)
+@given(st.binary(min_size=0, max_size=400))
+def test_from_bytes_never_crashes(data):
+    try:
+        target = PeerTargetName.from_bytes(data)
+    except ValueError:
+        return
+    assert bytes(target) == data
+
+
+@given(names, peers, protocols, st.data())
+def test_from_bytes_rejects_any_flipped_byte(name, peer, protocol, data):
+    raw = bytearray(bytes(PeerTargetName(name, peer, protocol)))
+    index = data.draw(st.integers(0, len(raw) - 1))
+    raw[index] ^= data.draw(st.integers(1, 255))
+    try:
+        back = PeerTargetName.from_bytes(raw)
+    except ValueError:
+        return
+    # A flip inside the name, address or port makes another valid target.
+    assert bytes(back) == bytes(raw)
+
+
+def test_from_bytes_messages():
+    good = bytes(PeerTargetName("host/x", ("192.0.2.1", 5)))
+    with pytest.raises(ValueError, match="not a SOCKET_PEER_TARGET_NAME \\(10 bytes\\)"):
+        PeerTargetName.from_bytes(good[:10])
+    with pytest.raises(ValueError, match="size does not match"):
+        PeerTargetName.from_bytes(good + b"\0\0")
+    with pytest.raises(ValueError, match="protocol, address family or name length"):
+        PeerTargetName.from_bytes(b"\x07" + good[1:])
+    with pytest.raises(ValueError, match="padding or unused byte is nonzero"):
+        PeerTargetName.from_bytes(good[:5] + b"\x01" + good[6:])
+    with pytest.raises(ValueError, match="padding or unused byte is nonzero"):
+        PeerTargetName.from_bytes(good[:-1] + b"\x01")
+    nul = bytearray(good)
+    nul[140:142] = b"\0\0"
+    with pytest.raises(ValueError, match="refuses: target_name contains a NUL"):
+        PeerTargetName.from_bytes(bytes(nul))
+    with pytest.raises(TypeError, match="bytes-like"):
+        PeerTargetName.from_bytes("abc")
+
+
+def test_from_bytes_accepts_bytes_like():
+    t = PeerTargetName("host/x")
+    assert PeerTargetName.from_bytes(bytearray(bytes(t))) == t
+    assert PeerTargetName.from_bytes(memoryview(bytes(t))) == t
+
+
+def test_immutable_and_hashable():
+    t = PeerTargetName("host/peer.example.com", ("192.0.2.1", 500))
+    with pytest.raises(AttributeError):
+        t.target_name = "other"
+    with pytest.raises(AttributeError):
+        t._bytes = b""
+    with pytest.raises(AttributeError):
+        del t._name
+    same = PeerTargetName("host/peer.example.com", (ipaddress.IPv4Address("192.0.2.1"), 500))
+    assert t == same and hash(t) == hash(same)
+    assert len({t, same, PeerTargetName("host/peer.example.com")}) == 2
+    assert t != PeerTargetName("host/peer.example.com", ("192.0.2.1", 500), SecurityProtocol.IPSEC)
+    assert t != bytes(t)
+
+
+def test_repr_and_copies():
+    t = PeerTargetName("host/peer.example.com", ("192.0.2.1", 500), SecurityProtocol.IPSEC)
+    assert repr(t) == ("PeerTargetName('host/peer.example.com', peer=('192.0.2.1', 500), "
+                       "protocol=SecurityProtocol.IPSEC)")
+    assert repr(PeerTargetName("host/x")) == "PeerTargetName('host/x')"
+    assert pickle.loads(pickle.dumps(t)) == t
+    assert copy.deepcopy(t) == t
+
+
+def test_attributes():
+    t = PeerTargetName("host/p", ("2001:db8::1", 500))
+    assert t.target_name == "host/p"
+    assert t.peer == ("2001:db8::1", 500, 0, 0)
+    assert t.protocol is SecurityProtocol.DEFAULT
+    assert PeerTargetName("h", protocol=2).protocol is SecurityProtocol.IPSEC2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="counts on the unsupported-platform error")
+def test_shared_target_across_threads():
+    targets = [PeerTargetName(f"host/peer{i}.example", ("192.0.2.1", i)) for i in range(8)]
+    expected = [bytes(t) for t in targets]
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def worker():
+        sock = socket.socket()
+        barrier.wait()
+        for _ in range(300):
+            for t, e in zip(targets, expected):
+                if bytes(t) != e or PeerTargetName.from_bytes(e) != t:
+                    errors.append("mismatch")
+                try:
+                    t.apply(sock)
+                except wsapeer.UnsupportedPlatformError:
+                    pass
+                else:
+                    errors.append("silent success")
+        sock.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has the API")
+def test_unsupported_platform_never_succeeds_silently():
+    with socket.socket() as s:
+        with pytest.raises(wsapeer.UnsupportedPlatformError) as info:
+            wsapeer.set_peer_target_name(s, "host/server.example.com")
+        with pytest.raises(wsapeer.UnsupportedPlatformError):
+            PeerTargetName("host/server.example.com").apply(s.fileno())
+    message = str(info.value)
+    assert "WSASetSocketPeerTargetName" in message
+    assert "Windows Vista / Windows Server 2008 or later" in message
+    assert isinstance(info.value, OSError) and isinstance(info.value, wsapeer.WsapeerError)
