@@ -16,6 +16,7 @@
 #endif
 
 #include "wsapeer.h"
+#include "model.h"
 #include "win_layout.h"
 
 #include <string.h>
@@ -279,9 +280,11 @@ size_t wsapeer_ptn_layout(int peer_kind, wsapeer_field *out, size_t max)
 
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size)
 {
+    /* The one backend switch: Python turns it on only in testing.contract_model(). */
+    if (wsapeer_model_enabled())
+        return wsapeer_model_set_peer_target_name(sock, ptn, size, NULL, NULL);
 #ifdef _WIN32
-    if (sock != (uint64_t)(SOCKET)sock || sock == (uint64_t)INVALID_SOCKET ||
-        size > 0xFFFFFFFFu)
+    if (sock != (uint64_t)(SOCKET)sock || size > 0xFFFFFFFFu)
         return WSAPEER_E_ARGUMENT;
     if (WSASetSocketPeerTargetName((SOCKET)sock,
                                    (const SOCKET_PEER_TARGET_NAME *)ptn,

@@ -77,6 +77,38 @@ int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size);
 
 /* A sentence for one of the shim's own (negative) status codes. */
 const char *wsapeer_strerror(int status);
+
+/* The contract model of Fwpuclnt (src/model.c). Off unless switched on:
+ * wsapeer_model_enable(1) routes every call of this process to it. */
+#define WSAPEER_MODEL_SET_PEER_TARGET_NAME 1
+#define WSAPEER_MODEL_IMMEDIATE 0
+#define WSAPEER_MODEL_PEND 1
+
+typedef struct {
+    uint64_t sequence;
+    uint64_t sock;
+    int function;
+    size_t size;
+} wsapeer_model_record;
+
+/* Switches the backend; returns the previous setting. */
+int wsapeer_model_enable(int on);
+int wsapeer_model_enabled(void);
+/* Forgets every record and pending operation; the sequence restarts at 1. */
+void wsapeer_model_reset(void);
+size_t wsapeer_model_record_count(void);
+/* Copies record index (oldest first) into out and up to cap of its bytes into
+ * buf (may be NULL when cap is 0). */
+int wsapeer_model_record_get(size_t index, wsapeer_model_record *out,
+                             uint8_t *buf, size_t cap);
+/* IMMEDIATE or PEND for calls with an OVERLAPPED (Windows only). */
+int wsapeer_model_set_completion(int mode);
+/* Completes up to max pended operations, oldest first; returns how many. */
+size_t wsapeer_model_complete_pending(size_t max);
+size_t wsapeer_model_pending_count(void);
+/* Tells the model that sock is associated with completion port port (a
+ * HANDLE) under key, as CreateIoCompletionPort does (Windows only). */
+int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key);
 /* CDEF END */
 
 #endif /* WSAPEER_H */
