@@ -1,0 +1,411 @@
+/* test_shim.c: the Wine suite. The shim's Windows branch (src/_wsapeer.c,
+ * compiled by mingw-w64 against the real headers and linked against the real
+ * libfwpuclnt.a, exactly as on Windows) runs on real Wine sockets; the
+ * fwpuclnt.dll it loads is the contract model (src/model.c + model_dll.c).
+ * Expected bytes come from sdk_reference.h, never from the shim.
+ *
+ * Prints one line per check and "N passed, N failed" last.
+ */
+#include "sdk_reference.h"
+
+#include "wsapeer.h"
+
+#include <stdio.h>
+
+#define WSAPEER_TEST_PORT_KEY 0x5eed
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (cond) {                                                          \
+            passed++;                                                        \
+        } else {                                                             \
+            failed++;                                                        \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
+            printf(__VA_ARGS__);                                             \
+            printf("\n");                                                    \
+        }                                                                    \
+    } while (0)
+
+/* The model inside fwpuclnt.dll, reached the way a test harness would. */
+static struct {
+    void (*reset)(void);
+    size_t (*record_count)(void);
+    int (*record_get)(size_t, wsapeer_model_record *, uint8_t *, size_t);
+    int (*set_completion)(int);
+    size_t (*complete_pending)(size_t);
+    size_t (*pending_count)(void);
+    int (*associate)(uint64_t, void *, uintptr_t);
+} dll;
+
+static int load_model_dll(void)
+{
+    HMODULE m = GetModuleHandleA("fwpuclnt.dll");
+    if (m == NULL)
+        return 0;
+#define GET(field, name)                                                      \
+    if ((*(FARPROC *)&dll.field = GetProcAddress(m, name)) == NULL)          \
+        return 0;
+    GET(reset, "wsapeer_model_reset");
+    GET(record_count, "wsapeer_model_record_count");
+    GET(record_get, "wsapeer_model_record_get");
+    GET(set_completion, "wsapeer_model_set_completion");
+    GET(complete_pending, "wsapeer_model_complete_pending");
+    GET(pending_count, "wsapeer_model_pending_count");
+    GET(associate, "wsapeer_model_associate");
+#undef GET
+    return 1;
+}
+
+/* Marshals vector t with the shim: returns a malloc'd buffer, size in *size. */
+static uint8_t *shim_marshal(const sdk_vector *t, size_t *size)
+{
+    size_t units;
+    const wchar_t *name = sdk_name(t, &units);
+    uint8_t address[16] = {0};
+    int kind = WSAPEER_PEER_NONE;
+    uint8_t *out;
+
+    if (t->family == AF_INET) {
+        kind = WSAPEER_PEER_IPV4;
+        InetPtonA(AF_INET, t->host, address);
+    } else if (t->family == AF_INET6) {
+        kind = WSAPEER_PEER_IPV6;
+        InetPtonA(AF_INET6, t->host, address);
+    }
+    *size = wsapeer_ptn_size(units);
+    out = malloc(*size + 16);
+    if (out == NULL)
+        return NULL;
+    memset(out, 0xA5, *size + 16); /* the shim must write every byte */
+    if (wsapeer_ptn_marshal(out, *size, (uint32_t)t->protocol, kind, address, t->port,
+                            (uint32_t)t->flowinfo, (uint32_t)t->scope_id,
+                            (const uint8_t *)name, units) != WSAPEER_OK) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void test_marshal_matches_sdk(void)
+{
+    size_t v;
+    for (v = 0; v < SDK_VECTOR_COUNT; v++) {
+        size_t sdk_size, shim_size, i;
+        SOCKET_PEER_TARGET_NAME *sdk = sdk_fill(&sdk_vectors[v], &sdk_size);
+        uint8_t *shim = shim_marshal(&sdk_vectors[v], &shim_size);
+        CHECK(sdk && shim, "vector %u: marshal failed", (unsigned)v);
+        if (sdk && shim) {
+            CHECK(sdk_size == shim_size, "vector %u: size %u vs SDK %u", (unsigned)v,
+                  (unsigned)shim_size, (unsigned)sdk_size);
+            CHECK(memcmp(sdk, shim, sdk_size) == 0, "vector %u: bytes differ from the SDK's",
+                  (unsigned)v);
+            for (i = 0; i < 16; i++)
+                if (shim[shim_size + i] != 0xA5)
+                    break;
+            CHECK(i == 16, "vector %u: the shim wrote past the buffer", (unsigned)v);
+        }
+        free(sdk);
+        free(shim);
+    }
+    CHECK(wsapeer_ptn_size(0) == 0 && wsapeer_ptn_size(32768) == 0, "size limits");
+}
+
+static int record_equals(size_t index, SOCKET s, const void *bytes, size_t size)
+{
+    wsapeer_model_record head;
+    uint8_t *buf = malloc(size + 1);
+    int same;
+    if (buf == NULL || dll.record_get(index, &head, buf, size + 1) != WSAPEER_OK) {
+        free(buf);
+        return 0;
+    }
+    same = head.sock == (uint64_t)s && head.size == size &&
+           head.function == WSAPEER_MODEL_SET_PEER_TARGET_NAME && memcmp(buf, bytes, size) == 0;
+    free(buf);
+    return same;
+}
+
+/* A vector's SDK bytes, handed to Windows through the shim's call path. */
+static int shim_set(SOCKET s, const sdk_vector *t)
+{
+    size_t size;
+    uint8_t *buf = shim_marshal(t, &size);
+    int status = buf ? wsapeer_set_peer_target_name((uint64_t)s, buf, size) : -100;
+    free(buf);
+    return status;
+}
+
+static void test_tcp_before_connect(int family)
+{
+    SOCKET s = socket(family, SOCK_STREAM, IPPROTO_TCP);
+    const sdk_vector *t = &sdk_vectors[0];
+    size_t size;
+    SOCKET_PEER_TARGET_NAME *sdk = sdk_fill(t, &size);
+
+    dll.reset();
+    CHECK(s != INVALID_SOCKET, "socket(%d, SOCK_STREAM)", family);
+    CHECK(shim_set(s, t) == 0, "TCP family %d: set before connect", family);
+    CHECK(dll.record_count() == 1 && record_equals(0, s, sdk, size),
+          "TCP family %d: the model received the SDK's bytes", family);
+    free(sdk);
+    closesocket(s);
+}
+
+static void test_udp_several_peers(void)
+{
+    SOCKET s4 = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    SOCKET s6 = socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
+    size_t v, expected = 0;
+
+    dll.reset();
+    for (v = 0; v < SDK_VECTOR_COUNT; v++) {
+        const sdk_vector *t = &sdk_vectors[v];
+        SOCKET s = t->family == AF_INET ? s4 : s6;
+        size_t size;
+        SOCKET_PEER_TARGET_NAME *sdk;
+        if (t->family == 0)
+            continue;
+        sdk = sdk_fill(t, &size);
+        CHECK(shim_set(s, t) == 0, "UDP vector %u accepted", (unsigned)v);
+        /* 2001:db8::1 and 2001:db8::2 etc. are distinct peers: one record each. */
+        CHECK(dll.record_count() == ++expected, "UDP vector %u: %u records", (unsigned)v,
+              (unsigned)dll.record_count());
+        CHECK(record_equals(expected - 1, s, sdk, size), "UDP vector %u: bytes received",
+              (unsigned)v);
+        free(sdk);
+    }
+    /* The same peer again replaces its record instead of adding one. */
+    CHECK(shim_set(s4, &sdk_vectors[1]) == 0, "UDP repeat accepted");
+    CHECK(dll.record_count() == expected, "UDP repeat for one peer replaced its record");
+    closesocket(s4);
+    closesocket(s6);
+}
+
+static SOCKET connected_pair(int type, SOCKET *server_side)
+{
+    SOCKET listener = socket(AF_INET, type, 0), client = socket(AF_INET, type, 0);
+    struct sockaddr_in addr;
+    int len = sizeof addr;
+
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listener, (struct sockaddr *)&addr, sizeof addr);
+    getsockname(listener, (struct sockaddr *)&addr, &len);
+    if (type == SOCK_STREAM)
+        listen(listener, 1);
+    if (connect(client, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        closesocket(listener);
+        closesocket(client);
+        return INVALID_SOCKET;
+    }
+    if (type == SOCK_STREAM) {
+        *server_side = accept(listener, NULL, NULL);
+        closesocket(listener);
+    } else {
+        *server_side = listener;
+    }
+    return client;
+}
+
+static void test_documented_errors(void)
+{
+    const sdk_vector *tcp = &sdk_vectors[0], *udp = &sdk_vectors[1];
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), other, server;
+    size_t size;
+    uint8_t *buf = shim_marshal(tcp, &size);
+    uint8_t *bad;
+    sdk_vector zero = *udp;
+
+    dll.reset();
+    CHECK(wsapeer_set_peer_target_name((uint64_t)0x7ffc, buf, size) == WSAENOTSOCK,
+          "a handle that is not a socket: WSAENOTSOCK");
+    {
+        HANDLE event = CreateEventA(NULL, TRUE, FALSE, NULL);
+        CHECK(wsapeer_set_peer_target_name((uint64_t)(uintptr_t)event, buf, size) == WSAENOTSOCK,
+              "an event handle: WSAENOTSOCK");
+        CloseHandle(event);
+    }
+    CHECK(wsapeer_set_peer_target_name((uint64_t)s, NULL, size) == WSAEFAULT,
+          "NULL PeerTargetName: WSAEFAULT");
+    CHECK(wsapeer_set_peer_target_name((uint64_t)s, buf, 143) == WSAEMSGSIZE,
+          "length shorter than the header: WSAEMSGSIZE");
+    CHECK(wsapeer_set_peer_target_name((uint64_t)s, buf, size - 6) == WSAEMSGSIZE,
+          "length shorter than the declared name: WSAEMSGSIZE");
+    bad = malloc(size);
+    memcpy(bad, buf, size);
+    bad[0] = 3; /* SecurityProtocol past IPSEC2 */
+    CHECK(wsapeer_set_peer_target_name((uint64_t)s, bad, size) == WSAEINVAL,
+          "protocol out of range: WSAEINVAL");
+    free(bad);
+
+    zero.host = "0.0.0.0";
+    zero.port = 0;
+    other = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    CHECK(shim_set(other, &zero) == WSAEINVAL, "UDP with zero address and port: WSAEINVAL");
+    CHECK(shim_set(other, tcp) == WSAEINVAL, "UDP with no peer at all: WSAEINVAL");
+    zero.port = 500;
+    CHECK(shim_set(other, &zero) == 0, "UDP with zero address but a port: accepted");
+    closesocket(other);
+
+    other = connected_pair(SOCK_STREAM, &server);
+    CHECK(other != INVALID_SOCKET, "loopback TCP connection");
+    CHECK(shim_set(other, tcp) == WSAEISCONN, "connected TCP socket: WSAEISCONN");
+    CHECK(shim_set(server, tcp) == WSAEISCONN, "accepted TCP socket: WSAEISCONN");
+    closesocket(other);
+    closesocket(server);
+    other = connected_pair(SOCK_DGRAM, &server);
+    CHECK(other != INVALID_SOCKET, "connected UDP socket");
+    CHECK(shim_set(other, udp) == WSAEISCONN, "connected UDP socket: WSAEISCONN");
+    closesocket(other);
+    closesocket(server);
+
+    other = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    if (other == INVALID_SOCKET) {
+        printf("skip SOCK_RAW: Wine could not create one (error %d)\n", WSAGetLastError());
+    } else {
+        CHECK(shim_set(other, udp) == WSAEINVAL, "SOCK_RAW socket: WSAEINVAL");
+        closesocket(other);
+    }
+    other = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (other == INVALID_SOCKET) {
+        printf("skip AF_UNIX: Wine could not create one (error %d)\n", WSAGetLastError());
+    } else {
+        CHECK(shim_set(other, tcp) == WSAEAFNOSUPPORT, "AF_UNIX socket: WSAEAFNOSUPPORT");
+        closesocket(other);
+    }
+    CHECK(dll.record_count() == 1, "only the one valid call was recorded (%u)",
+          (unsigned)dll.record_count());
+    closesocket(s);
+    free(buf);
+}
+
+static void test_backend_switch(void)
+{
+    SOCKET s = socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP);
+    dll.reset();
+    wsapeer_model_reset();
+    CHECK(wsapeer_model_enable(1) == 0, "switch was off");
+    CHECK(shim_set(s, &sdk_vectors[0]) == 0, "switched call accepted");
+    CHECK(dll.record_count() == 0 && wsapeer_model_record_count() == 1,
+          "switched on: the in-process model answered, fwpuclnt.dll was not called");
+    CHECK(wsapeer_model_enable(0) == 1, "switch was on");
+    CHECK(shim_set(s, &sdk_vectors[0]) == 0 && dll.record_count() == 1,
+          "switched off: the call went to fwpuclnt.dll");
+    wsapeer_model_reset();
+    closesocket(s);
+}
+
+static int routine_calls;
+static LPWSAOVERLAPPED routine_ov;
+
+static void CALLBACK on_complete(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags)
+{
+    (void)bytes;
+    (void)flags;
+    routine_calls += error == 0;
+    routine_ov = ov;
+}
+
+/* Calls the model DLL directly, as Winsock's overlapped contract is its part. */
+static int set_overlapped(SOCKET s, const sdk_vector *t, WSAOVERLAPPED *ov,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, SOCKET_PEER_TARGET_NAME **keep)
+{
+    size_t size;
+    *keep = sdk_fill(t, &size);
+    if (WSASetSocketPeerTargetName(s, *keep, (ULONG)size, ov, cr) == 0)
+        return 0;
+    return WSAGetLastError();
+}
+
+static void test_overlapped(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    WSAOVERLAPPED ov;
+    SOCKET_PEER_TARGET_NAME *keep;
+    DWORD bytes, flags;
+    ULONG_PTR key;
+    LPOVERLAPPED got;
+
+    /* Immediate completion with an event: signalled, result readable. */
+    dll.reset();
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = WSACreateEvent();
+    CHECK(set_overlapped(s, &sdk_vectors[0], &ov, NULL, &keep) == 0, "overlapped: immediate success");
+    CHECK(WaitForSingleObject(ov.hEvent, 0) == WAIT_OBJECT_0, "overlapped: event signalled");
+    CHECK(WSAGetOverlappedResult(s, &ov, &bytes, FALSE, &flags), "overlapped: result is success");
+    free(keep);
+
+    /* Completion routine: runs only in an alertable wait, on this thread. */
+    routine_calls = 0;
+    memset(&ov, 0, sizeof ov);
+    CHECK(set_overlapped(s, &sdk_vectors[0], &ov, on_complete, &keep) == 0, "routine: accepted");
+    CHECK(routine_calls == 0, "routine: not run before an alertable wait");
+    SleepEx(0, TRUE);
+    CHECK(routine_calls == 1 && routine_ov == &ov, "routine: ran once with our OVERLAPPED");
+    free(keep);
+
+    /* A socket associated with a completion port gets a packet, unless the
+     * event's low bit is set. */
+    CHECK(CreateIoCompletionPort((HANDLE)s, port, WSAPEER_TEST_PORT_KEY, 0) == port,
+          "associate with a completion port");
+    dll.associate((uint64_t)s, port, WSAPEER_TEST_PORT_KEY);
+    memset(&ov, 0, sizeof ov);
+    CHECK(set_overlapped(s, &sdk_vectors[0], &ov, NULL, &keep) == 0, "port: accepted");
+    CHECK(GetQueuedCompletionStatus(port, &bytes, &key, &got, 0) && got == (LPOVERLAPPED)&ov &&
+              key == WSAPEER_TEST_PORT_KEY,
+          "port: one packet for our OVERLAPPED");
+    free(keep);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = (HANDLE)((ULONG_PTR)WSACreateEvent() | 1);
+    CHECK(set_overlapped(s, &sdk_vectors[0], &ov, NULL, &keep) == 0, "low bit: accepted");
+    CHECK(!GetQueuedCompletionStatus(port, &bytes, &key, &got, 0),
+          "low bit: no packet reached the port");
+    CHECK(WaitForSingleObject((HANDLE)((ULONG_PTR)ov.hEvent & ~(ULONG_PTR)1), 0) == WAIT_OBJECT_0,
+          "low bit: the event is still signalled");
+    free(keep);
+
+    /* Pending: WSA_IO_PENDING, nothing signalled until the model completes it. */
+    CHECK(dll.set_completion(WSAPEER_MODEL_PEND) == WSAPEER_OK, "switch the model to pend");
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = WSACreateEvent();
+    CHECK(set_overlapped(s, &sdk_vectors[0], &ov, NULL, &keep) == WSA_IO_PENDING,
+          "pend: WSA_IO_PENDING");
+    CHECK(WaitForSingleObject(ov.hEvent, 0) == WAIT_TIMEOUT, "pend: event not yet signalled");
+    CHECK(!WSAGetOverlappedResult(s, &ov, &bytes, FALSE, &flags) &&
+              WSAGetLastError() == WSA_IO_INCOMPLETE,
+          "pend: WSAGetOverlappedResult says incomplete");
+    CHECK(dll.pending_count() == 1 && dll.complete_pending(10) == 1, "pend: one completed");
+    CHECK(WaitForSingleObject(ov.hEvent, 0) == WAIT_OBJECT_0, "pend: event signalled after");
+    CHECK(WSAGetOverlappedResult(s, &ov, &bytes, FALSE, &flags), "pend: success afterwards");
+    CHECK(GetQueuedCompletionStatus(port, &bytes, &key, &got, 0) && got == (LPOVERLAPPED)&ov,
+          "pend: packet posted at completion");
+    free(keep);
+    dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+    closesocket(s);
+    CloseHandle(port);
+}
+
+int main(void)
+{
+    WSADATA wsa;
+
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0 || !load_model_dll()) {
+        printf("FAIL fwpuclnt.dll is not the contract model (WINEDLLOVERRIDES=fwpuclnt=n?)\n");
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    test_marshal_matches_sdk();
+    test_tcp_before_connect(AF_INET);
+    test_tcp_before_connect(AF_INET6);
+    test_udp_several_peers();
+    test_documented_errors();
+    test_backend_switch();
+    test_overlapped();
+    WSACleanup();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
