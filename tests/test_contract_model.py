@@ -1,0 +1,176 @@
+"""Python API -> cffi -> shim -> contract model, end to end on real sockets."""
+
+import os
+import socket
+import sys
+import threading
+
+import pytest
+
+import wsapeer
+from wsapeer import PeerTargetName, SecurityProtocol, WinsockError
+from wsapeer.testing import contract_model
+
+
+def winerror(call):
+    with pytest.raises(WinsockError) as info:
+        call()
+    return info.value.winerror
+
+
+def test_tcp_before_connect_records_the_exact_bytes():
+    with contract_model() as model, socket.socket() as s:
+        wsapeer.set_peer_target_name(s, "host/server.example.com")
+        [record] = model.records
+        assert record.function == "WSASetSocketPeerTargetName"
+        assert record.handle == s.fileno()
+        assert record.data == bytes(PeerTargetName("host/server.example.com"))
+        assert model.peer_target_names(s) == [PeerTargetName("host/server.example.com")]
+
+
+def test_prepared_target_and_ipv6():
+    target = PeerTargetName("host/peer.example.com", ("2001:db8::1", 500, 7, 3),
+                            SecurityProtocol.IPSEC2)
+    with contract_model() as model, socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u:
+        target.apply(u)
+        target.apply(u.fileno())
+        assert model.peer_target_names(u) == [target]
+        assert model.records[0].data == bytes(target)
+
+
+def test_udp_several_peers_and_replacement():
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        for i in range(5):
+            wsapeer.set_peer_target_name(u, f"host/peer{i}", ("192.0.2.1", 500 + i))
+        wsapeer.set_peer_target_name(u, "host/replaced", ("192.0.2.1", 502))
+        names = model.peer_target_names(u)
+        assert [t.target_name for t in names] == [
+            "host/peer0", "host/peer1", "host/peer3", "host/peer4", "host/replaced"]
+        assert [r.sequence for r in model.records] == [1, 2, 4, 5, 6]
+
+
+def test_connected_tcp_is_wsaeisconn():
+    with contract_model() as model, socket.create_server(("127.0.0.1", 0)) as server:
+        with socket.create_connection(server.getsockname()) as client:
+            conn, _ = server.accept()
+            with conn:
+                assert winerror(lambda: wsapeer.set_peer_target_name(client, "host/x")) == 10056
+                assert winerror(lambda: wsapeer.set_peer_target_name(conn, "host/x")) == 10056
+        assert model.records == []
+
+
+def test_connected_udp_is_wsaeisconn():
+    with contract_model(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.connect(("127.0.0.1", 9))
+        assert winerror(lambda: wsapeer.set_peer_target_name(u, "host/x", ("127.0.0.1", 9))) == 10056
+
+
+def test_udp_zero_peer_is_wsaeinval_from_the_model_too():
+    # An int handle hides the socket type from Python: the model decides.
+    with contract_model(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        assert winerror(lambda: wsapeer.set_peer_target_name(u.fileno(), "host/x")) == 10022
+        assert winerror(lambda: wsapeer.set_peer_target_name(
+            u.fileno(), "host/x", ("0.0.0.0", 0))) == 10022
+        wsapeer.set_peer_target_name(u.fileno(), "host/x", ("0.0.0.0", 500))
+
+
+def test_not_a_socket_is_wsaenotsock():
+    r, w = os.pipe()
+    try:
+        with contract_model():
+            assert winerror(lambda: wsapeer.set_peer_target_name(r, "host/x")) == 10038
+            assert winerror(lambda: wsapeer.set_peer_target_name(2**40, "host/x")) == 10038
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_closed_socket_handle_is_wsaenotsock():
+    s = socket.socket()
+    handle = s.detach()
+    os.close(handle)
+    with contract_model():
+        assert winerror(lambda: wsapeer.set_peer_target_name(handle, "host/x")) == 10038
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs AF_UNIX")
+def test_wrong_family_is_wsaeafnosupport_from_the_model():
+    a, b = socket.socketpair(socket.AF_UNIX)
+    with a, b, contract_model():
+        assert winerror(lambda: wsapeer.set_peer_target_name(a.fileno(), "host/x")) == 10047
+
+
+def test_model_checks_lengths_in_c():
+    from wsapeer._wsapeer import ffi, lib
+
+    raw = bytes(PeerTargetName("host/x"))
+    with contract_model(), socket.socket() as s:
+        call = lib.wsapeer_set_peer_target_name
+        assert call(s.fileno(), ffi.NULL, len(raw)) == 10014
+        assert call(s.fileno(), raw, 143) == 10040
+        assert call(s.fileno(), raw, len(raw) - 6) == 10040  # shorter than the declared name
+        assert call(s.fileno(), b"\x03" + raw[1:], len(raw)) == 10022  # protocol past IPSEC2
+        assert call(s.fileno(), raw, len(raw)) == 0
+
+
+def test_outside_the_block_nothing_changes():
+    with socket.socket() as s:
+        with contract_model():
+            wsapeer.set_peer_target_name(s, "host/x")
+        if sys.platform != "win32":
+            with pytest.raises(wsapeer.UnsupportedPlatformError):
+                wsapeer.set_peer_target_name(s, "host/x")
+
+
+def test_records_are_frozen_after_the_block():
+    with contract_model() as model, socket.socket() as s:
+        wsapeer.set_peer_target_name(s, "host/x")
+    assert len(model.records) == 1
+    with contract_model() as second:
+        assert second.records == []
+    assert len(model.records) == 1
+
+
+def test_does_not_nest():
+    with contract_model():
+        with pytest.raises(RuntimeError, match="does not nest"):
+            with contract_model():
+                pass
+
+
+def test_environment_cannot_switch_it_on(monkeypatch):
+    for name in ("WSAPEER_MODEL", "WSAPEER_CONTRACT_MODEL", "WSAPEER_TESTING"):
+        monkeypatch.setenv(name, "1")
+    from wsapeer._wsapeer import lib
+
+    assert lib.wsapeer_model_enabled() == 0
+    if sys.platform != "win32":
+        with socket.socket() as s, pytest.raises(wsapeer.UnsupportedPlatformError):
+            wsapeer.set_peer_target_name(s, "host/x")
+
+
+def test_threads_share_targets_through_the_model():
+    targets = [PeerTargetName(f"host/peer{i}", ("192.0.2.1", 1000 + i)) for i in range(50)]
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def worker(sock):
+        barrier.wait()
+        try:
+            for _ in range(20):
+                for t in targets:
+                    t.apply(sock)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with contract_model() as model:
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
+        threads = [threading.Thread(target=worker, args=(s,)) for s in socks]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        for s in socks:
+            assert sorted(model.peer_target_names(s), key=lambda t: t.peer[1]) == targets
+            s.close()
