@@ -8,8 +8,23 @@ from wsapeer.__main__ import main
 
 
 def test_inspect_ipv6(capsys):
-    assert main(["inspect", "host/peer.example.com", "--peer", "[2001:db8::1]:500",
-                 "--flowinfo", "5", "--scope-id", "3", "--protocol", "ipsec2"]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                "host/peer.example.com",
+                "--peer",
+                "[2001:db8::1]:500",
+                "--flowinfo",
+                "5",
+                "--scope-id",
+                "3",
+                "--protocol",
+                "ipsec2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "SOCKET_PEER_TARGET_NAME: 186 bytes (header 144 + name 42)" in out
     assert "     0      4  SecurityProtocol               2 (IPSEC2)" in out
@@ -53,6 +68,10 @@ def test_inspect_errors(capsys, args, message):
 
 
 def test_module_entry_point():
-    out = subprocess.run([sys.executable, "-m", "wsapeer", "inspect", "host/x"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "wsapeer", "inspect", "host/x"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.startswith("SOCKET_PEER_TARGET_NAME: 156 bytes")

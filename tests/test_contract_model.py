@@ -29,8 +29,9 @@ def test_tcp_before_connect_records_the_exact_bytes():
 
 
 def test_prepared_target_and_ipv6():
-    target = PeerTargetName("host/peer.example.com", ("2001:db8::1", 500, 7, 3),
-                            SecurityProtocol.IPSEC2)
+    target = PeerTargetName(
+        "host/peer.example.com", ("2001:db8::1", 500, 7, 3), SecurityProtocol.IPSEC2
+    )
     with contract_model() as model, socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u:
         target.apply(u)
         target.apply(u.fileno())
@@ -45,7 +46,12 @@ def test_udp_several_peers_and_replacement():
         wsapeer.set_peer_target_name(u, "host/replaced", ("192.0.2.1", 502))
         names = model.peer_target_names(u)
         assert [t.target_name for t in names] == [
-            "host/peer0", "host/peer1", "host/peer3", "host/peer4", "host/replaced"]
+            "host/peer0",
+            "host/peer1",
+            "host/peer3",
+            "host/peer4",
+            "host/replaced",
+        ]
         assert [r.sequence for r in model.records] == [1, 2, 4, 5, 6]
 
 
@@ -62,15 +68,19 @@ def test_connected_tcp_is_wsaeisconn():
 def test_connected_udp_is_wsaeisconn():
     with contract_model(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         u.connect(("127.0.0.1", 9))
-        assert winerror(lambda: wsapeer.set_peer_target_name(u, "host/x", ("127.0.0.1", 9))) == 10056
+        assert (
+            winerror(lambda: wsapeer.set_peer_target_name(u, "host/x", ("127.0.0.1", 9))) == 10056
+        )
 
 
 def test_udp_zero_peer_is_wsaeinval_from_the_model_too():
     # An int handle hides the socket type from Python: the model decides.
     with contract_model(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         assert winerror(lambda: wsapeer.set_peer_target_name(u.fileno(), "host/x")) == 10022
-        assert winerror(lambda: wsapeer.set_peer_target_name(
-            u.fileno(), "host/x", ("0.0.0.0", 0))) == 10022
+        assert (
+            winerror(lambda: wsapeer.set_peer_target_name(u.fileno(), "host/x", ("0.0.0.0", 0)))
+            == 10022
+        )
         wsapeer.set_peer_target_name(u.fileno(), "host/x", ("0.0.0.0", 500))
 
 
@@ -132,10 +142,8 @@ def test_records_are_frozen_after_the_block():
 
 
 def test_does_not_nest():
-    with contract_model():
-        with pytest.raises(RuntimeError, match="does not nest"):
-            with contract_model():
-                pass
+    with contract_model(), pytest.raises(RuntimeError, match="does not nest"), contract_model():
+        pass
 
 
 def test_environment_cannot_switch_it_on(monkeypatch):

@@ -23,7 +23,10 @@ ports = st.integers(0, 65535)
 ipv4 = st.builds(lambda a, p: (str(a), p), st.ip_addresses(v=4), ports)
 ipv6 = st.builds(
     lambda a, p, f, s: (str(a), p, f, s),
-    st.ip_addresses(v=6), ports, st.integers(0, 0xFFFFF), st.integers(0, 0xFFFFFFFF),
+    st.ip_addresses(v=6),
+    ports,
+    st.integers(0, 0xFFFFF),
+    st.integers(0, 0xFFFFFFFF),
 )
 peers = st.none() | ipv4 | ipv6
 protocols = st.sampled_from(list(SecurityProtocol))
@@ -126,8 +129,10 @@ def test_immutable_and_hashable():
 
 def test_repr_and_copies():
     t = PeerTargetName("host/peer.example.com", ("192.0.2.1", 500), SecurityProtocol.IPSEC)
-    assert repr(t) == ("PeerTargetName('host/peer.example.com', peer=('192.0.2.1', 500), "
-                       "protocol=SecurityProtocol.IPSEC)")
+    assert repr(t) == (
+        "PeerTargetName('host/peer.example.com', peer=('192.0.2.1', 500), "
+        "protocol=SecurityProtocol.IPSEC)"
+    )
     assert repr(PeerTargetName("host/x")) == "PeerTargetName('host/x')"
     assert pickle.loads(pickle.dumps(t)) == t
     assert copy.deepcopy(t) == t

@@ -6,8 +6,8 @@ compiled by mingw-w64 against mstcpip.h/ws2tcpip.h and run under Wine
 """
 
 import pytest
-
 from conftest import load_vectors
+
 from wsapeer import PeerTargetName, SecurityProtocol
 from wsapeer._wsapeer import lib
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Optional, Tuple
 
 from ._target import PeerTargetName, SecurityProtocol
 from ._wsapeer import ffi, lib
@@ -75,11 +76,15 @@ def describe(target: PeerTargetName) -> str:
         name = ffi.string(field.name).decode("ascii")
         offset = field.offset
         size = field.size or 2 * kind.name_units  # AllStrings has no fixed size
-        lines.append(f"{offset:>6}  {size:>5}  {name:<30} {_value(name, target, raw, offset, size)}")
+        lines.append(
+            f"{offset:>6}  {size:>5}  {name:<30} {_value(name, target, raw, offset, size)}"
+        )
     end = offset + size
     if end < len(raw):
-        lines.append(f"{end:>6}  {len(raw) - end:>5}  {'(tail padding)':<30} "
-                     f"{'all zero' if not any(raw[end:]) else 'NONZERO'}")
+        lines.append(
+            f"{end:>6}  {len(raw) - end:>5}  {'(tail padding)':<30} "
+            f"{'all zero' if not any(raw[end:]) else 'NONZERO'}"
+        )
     lines.append("")
     for start in range(0, len(raw), 16):
         row = raw[start : start + 16]
@@ -97,7 +102,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     inspect.add_argument("--flowinfo", type=int, default=None, help="IPv6 flow info")
     inspect.add_argument("--scope-id", type=int, default=None, help="IPv6 scope id")
     inspect.add_argument(
-        "--protocol", default="default", type=str.lower,
+        "--protocol",
+        default="default",
+        type=str.lower,
         choices=[p.name.lower() for p in SecurityProtocol],
     )
     args = parser.parse_args(argv)

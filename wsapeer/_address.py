@@ -31,7 +31,12 @@ class Peer(NamedTuple):
         if self.kind == lib.WSAPEER_PEER_IPV4:
             return (str(ipaddress.IPv4Address(self.packed)), self.port)
         if self.kind == lib.WSAPEER_PEER_IPV6:
-            return (str(ipaddress.IPv6Address(self.packed)), self.port, self.flowinfo, self.scope_id)
+            return (
+                str(ipaddress.IPv6Address(self.packed)),
+                self.port,
+                self.flowinfo,
+                self.scope_id,
+            )
         return None
 
     @property
@@ -104,9 +109,7 @@ def normalize_peer(peer: object) -> Peer:
                 "interface index as the tuple's scope_id"
             )
         if scope_id not in (0, int(zone)):
-            raise ValueError(
-                f"peer host zone %{zone} contradicts the tuple's scope_id {scope_id}"
-            )
+            raise ValueError(f"peer host zone %{zone} contradicts the tuple's scope_id {scope_id}")
         scope_id = int(zone)
         address = ipaddress.IPv6Address(address.packed)
     return Peer(lib.WSAPEER_PEER_IPV6, address.packed, port, flowinfo, scope_id)

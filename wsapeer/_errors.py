@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno as _errno
 import sys
-from typing import NamedTuple, NoReturn, Optional
+from typing import Any, NamedTuple, NoReturn, Optional
 
 
 class WinsockErrorInfo(NamedTuple):
@@ -14,7 +14,7 @@ class WinsockErrorInfo(NamedTuple):
 
 
 #: The codes of the reference pages' error tables, with their documented meaning.
-WSA_ERRORS: "dict[int, WinsockErrorInfo]" = {
+WSA_ERRORS: dict[int, WinsockErrorInfo] = {
     997: WinsockErrorInfo(
         "WSA_IO_PENDING", None, "An overlapped operation was started and will complete later."
     ),
@@ -69,7 +69,7 @@ class WinsockError(WsapeerError):
     # A property, so that winerror means the same on every platform (CPython
     # only gives OSError a winerror slot on Windows).
     @property
-    def winerror(self) -> int:  # type: ignore[override]
+    def winerror(self) -> int:
         return self._winerror
 
     def __init__(self, winerror: int, function: str, detail: str = "") -> None:
@@ -90,7 +90,7 @@ class WinsockError(WsapeerError):
         self._winerror = winerror
         self.function = function
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self._winerror, self.function))
 
 
@@ -106,7 +106,7 @@ class UnsupportedPlatformError(WsapeerError):
         )
         self.function = function
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.function,))
 
 

@@ -62,9 +62,13 @@ def check_target(sock: object, peer: Peer, function: str) -> None:
     if peer.kind != lib.WSAPEER_PEER_NONE and peer.kind != kind:
         have = "IPv4" if peer.kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
         want = "IPv4" if kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
-        hint = " (an IPv4 peer on an IPv6 socket is written ::ffff:a.b.c.d)" if want == "IPv6" else ""
+        hint = (
+            " (an IPv4 peer on an IPv6 socket is written ::ffff:a.b.c.d)" if want == "IPv6" else ""
+        )
         raise ValueError(f"peer is an {have} address but the socket is {want}{hint}")
     if sock.type == socket.SOCK_DGRAM and peer.is_zero:
         raise _errors.WinsockError(
-            _errors.WSAEINVAL, function, "a connectionless socket needs a nonzero peer address or port"
+            _errors.WSAEINVAL,
+            function,
+            "a connectionless socket needs a nonzero peer address or port",
         )

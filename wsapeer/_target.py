@@ -63,7 +63,7 @@ class PeerTargetName:
     can build one per peer and apply it to every connection.
     """
 
-    __slots__ = ("_name", "_peer", "_protocol", "_buffer", "_size", "_bytes", "__weakref__")
+    __slots__ = ("__weakref__", "_buffer", "_bytes", "_name", "_peer", "_protocol", "_size")
 
     _name: str
     _peer: Peer
@@ -75,7 +75,7 @@ class PeerTargetName:
     def __init__(
         self,
         target_name: str,
-        peer: Union[None, Tuple[Any, ...]] = None,
+        peer: Union[Tuple[Any, ...], None] = None,
         protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
     ) -> None:
         encoded = _encode_name(target_name)
@@ -86,8 +86,16 @@ class PeerTargetName:
         # uint64_t elements: SOCKADDR_STORAGE inside wants 8-byte alignment.
         buffer = ffi.new("uint64_t[]", (size + 7) // 8)
         status = lib.wsapeer_ptn_marshal(
-            buffer, size, proto, normalized.kind, normalized.packed or ffi.NULL,
-            normalized.port, normalized.flowinfo, normalized.scope_id, encoded, units,
+            buffer,
+            size,
+            proto,
+            normalized.kind,
+            normalized.packed or ffi.NULL,
+            normalized.port,
+            normalized.flowinfo,
+            normalized.scope_id,
+            encoded,
+            units,
         )
         if status:
             _errors.raise_status(status, "marshalling SOCKET_PEER_TARGET_NAME")
@@ -100,7 +108,7 @@ class PeerTargetName:
         set_(self, "_bytes", ffi.buffer(buffer, size)[:])
 
     @classmethod
-    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "PeerTargetName":
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> PeerTargetName:
         """Rebuilds the object whose bytes(...) is data; ValueError if data is not one."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
@@ -122,8 +130,12 @@ class PeerTargetName:
         if fields.peer_kind == lib.WSAPEER_PEER_IPV4:
             peer = (str(ipaddress.IPv4Address(address[:4])), fields.port)
         elif fields.peer_kind == lib.WSAPEER_PEER_IPV6:
-            peer = (str(ipaddress.IPv6Address(address)), fields.port, fields.flowinfo,
-                    fields.scope_id)
+            peer = (
+                str(ipaddress.IPv6Address(address)),
+                fields.port,
+                fields.flowinfo,
+                fields.scope_id,
+            )
         else:
             peer = None
         try:
@@ -195,7 +207,7 @@ class PeerTargetName:
 def set_peer_target_name(
     sock: SocketLike,
     target_name: str,
-    peer: Union[None, Tuple[Any, ...]] = None,
+    peer: Union[Tuple[Any, ...], None] = None,
     protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
 ) -> None:
     """Names the peer principal (an SPN) that IPsec must authenticate on sock.

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator, List, NamedTuple, Optional
+from collections.abc import Iterator
+from typing import List, NamedTuple, Optional
 
 from ._socket import SocketLike, handle_of
 from ._target import PeerTargetName
@@ -51,8 +52,14 @@ def _read_records() -> List[ModelRecord]:
         data = ffi.new("uint8_t[]", head.size)
         if lib.wsapeer_model_record_get(index, head, data, head.size):
             break
-        out.append(ModelRecord(head.sequence, _FUNCTIONS.get(head.function, str(head.function)),
-                               head.sock, ffi.buffer(data, head.size)[:]))
+        out.append(
+            ModelRecord(
+                head.sequence,
+                _FUNCTIONS.get(head.function, str(head.function)),
+                head.sock,
+                ffi.buffer(data, head.size)[:],
+            )
+        )
     return out
 
 
@@ -90,7 +97,9 @@ def contract_model() -> Iterator[ContractModel]:
     """
     with _switch:
         if lib.wsapeer_model_enabled():
-            raise RuntimeError("contract_model() is already active in this process; it does not nest")
+            raise RuntimeError(
+                "contract_model() is already active in this process; it does not nest"
+            )
         lib.wsapeer_model_reset()
         lib.wsapeer_model_enable(1)
     model = ContractModel()
