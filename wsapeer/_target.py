@@ -169,7 +169,9 @@ class PeerTargetName:
 
     def apply(self, sock: SocketLike) -> None:
         """Calls WSASetSocketPeerTargetName(sock, self) with the prepared buffer."""
-        handle = handle_of(sock)
+        self._apply(handle_of(sock), sock)
+
+    def _apply(self, handle: int, sock: object) -> None:
         check_target(sock, self._peer, _FUNCTION)
         status = lib.wsapeer_set_peer_target_name(handle, self._buffer, self._size)
         if status:
@@ -216,5 +218,5 @@ def set_peer_target_name(
     before connect or the first sendto to it. Raises WinsockError with the
     code Windows returns, and UnsupportedPlatformError off Windows.
     """
-    handle_of(sock)  # a bad socket argument is reported before the name's problems
-    PeerTargetName(target_name, peer, protocol).apply(sock)
+    handle = handle_of(sock)  # a bad socket is reported before the name's problems
+    PeerTargetName(target_name, peer, protocol)._apply(handle, sock)
