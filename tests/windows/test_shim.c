@@ -239,6 +239,10 @@ static void test_documented_errors(void)
     bad[0] = 3; /* SecurityProtocol past IPSEC2 */
     CHECK(wsapeer_set_peer_target_name((uint64_t)s, bad, size) == WSAEINVAL,
           "protocol out of range: WSAEINVAL");
+    bad[0] = 0;
+    ((SOCKET_PEER_TARGET_NAME *)bad)->PeerAddress.ss_family = AF_IPX;
+    CHECK(wsapeer_set_peer_target_name((uint64_t)s, bad, size) == WSAEAFNOSUPPORT,
+          "peer address family AF_IPX: WSAEAFNOSUPPORT");
     free(bad);
 
     zero.host = "0.0.0.0";
