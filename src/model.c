@@ -24,13 +24,15 @@
 #ifdef _WIN32
 #  include <windows.h>
 #else
-#  include <errno.h>
+#  include <netinet/in.h>
 #  include <pthread.h>
 #  include <sys/socket.h>
+#  include <sys/stat.h>
 #endif
 
 /* Winsock's codes, the same numbers on every platform. */
 enum {
+    M_INVALID_HANDLE = 6, /* ERROR_INVALID_HANDLE, for a token closed twice */
     M_IO_PENDING = 997,
     M_EFAULT = 10014,
     M_EINVAL = 10022,
@@ -84,6 +86,7 @@ int wsapeer_model_enabled(void)
 
 typedef struct {
     wsapeer_model_record head;
+    uint64_t ident; /* tells a socket from a later one with the same handle */
     uint8_t *bytes;
 } record;
 
@@ -91,26 +94,58 @@ static record *records;
 static size_t record_count, record_cap;
 static uint64_t next_sequence = 1;
 
-/* Stores a copy of what was accepted; a later call for the same socket, function
- * and peer address replaces the earlier one. Called with the lock held. */
-static int remember(int function, uint64_t sock, const uint8_t *bytes, size_t size,
+#define NO_KEY ((size_t)-1) /* never replaces: every call is kept, in order */
+
+static uint64_t current_thread(void)
+{
+#ifdef _WIN32
+    return (uint64_t)GetCurrentThreadId();
+#else
+    /* What Python's threading.get_ident() returns on POSIX. */
+    pthread_t self = pthread_self();
+    uint64_t id = 0;
+    memcpy(&id, &self, sizeof self < sizeof id ? sizeof self : sizeof id);
+    return id;
+#endif
+}
+
+static int same_key(const record *r, int function, uint64_t sock, uint64_t ident,
+                    const uint8_t *bytes, size_t size, size_t key_offset, size_t key_size)
+{
+    if (r->head.function != function || r->head.sock != sock || r->ident != ident)
+        return 0;
+    if (key_size == 0)
+        return 1;
+    return r->head.size >= key_offset + key_size && size >= key_offset + key_size &&
+           memcmp(r->bytes + key_offset, bytes + key_offset, key_size) == 0;
+}
+
+static void drop_record(size_t i)
+{
+    free(records[i].bytes);
+    memmove(&records[i], &records[i + 1], (record_count - i - 1) * sizeof *records);
+    record_count--;
+}
+
+/* Stores a copy of what was accepted; a later call for the same socket,
+ * function and key bytes replaces the earlier one. Lock held. */
+static int remember(int function, uint64_t sock, uint64_t ident, const void *data, size_t size,
                     size_t key_offset, size_t key_size)
 {
-    size_t i;
+    const uint8_t *bytes = (const uint8_t *)data;
     uint8_t *copy = (uint8_t *)malloc(size ? size : 1);
+    size_t i;
 
     if (copy == NULL)
         return -1;
-    memcpy(copy, bytes, size);
-    for (i = 0; i < record_count; i++) {
-        record *r = &records[i];
-        if (r->head.function == function && r->head.sock == sock &&
-            r->head.size >= key_offset + key_size &&
-            memcmp(r->bytes + key_offset, bytes + key_offset, key_size) == 0) {
-            free(r->bytes);
-            memmove(r, r + 1, (record_count - i - 1) * sizeof *r);
-            record_count--;
-            break;
+    if (size)
+        memcpy(copy, bytes, size);
+    if (key_offset != NO_KEY) {
+        for (i = 0; i < record_count; i++) {
+            if (same_key(&records[i], function, sock, ident, bytes, size, key_offset, key_size)) {
+                drop_record(i);
+                break;
+            }
         }
     }
     if (record_count == record_cap) {
@@ -126,10 +161,22 @@ static int remember(int function, uint64_t sock, const uint8_t *bytes, size_t si
     records[record_count].head.sequence = next_sequence++;
     records[record_count].head.sock = sock;
     records[record_count].head.function = function;
+    records[record_count].head.thread = current_thread();
     records[record_count].head.size = size;
+    records[record_count].ident = ident;
     records[record_count].bytes = copy;
     record_count++;
     return 0;
+}
+
+static const record *find_record(int function, uint64_t sock, uint64_t ident)
+{
+    size_t i;
+    for (i = 0; i < record_count; i++)
+        if (records[i].head.function == function && records[i].head.sock == sock &&
+            records[i].ident == ident)
+            return &records[i];
+    return NULL;
 }
 
 size_t wsapeer_model_record_count(void)
@@ -153,8 +200,8 @@ int wsapeer_model_record_get(size_t index, wsapeer_model_record *out, uint8_t *b
         status = WSAPEER_E_ARGUMENT;
     } else {
         *out = records[index].head;
-        memcpy(buf ? buf : (uint8_t *)out, records[index].bytes,
-               buf ? (cap < out->size ? cap : out->size) : 0);
+        if (buf != NULL)
+            memcpy(buf, records[index].bytes, cap < out->size ? cap : out->size);
     }
     UNLOCK();
     return status;
@@ -166,6 +213,8 @@ typedef struct {
     int family; /* Windows' numbering: WP_AF_INET / WP_AF_INET6, else other */
     int stream; /* 1 stream, 0 datagram, -1 other */
     int connected;
+    int bound;
+    uint64_t ident;
 } socket_facts;
 
 static int inspect_socket(uint64_t sock, socket_facts *facts)
@@ -174,8 +223,8 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     SOCKET s = (SOCKET)sock;
     WSAPROTOCOL_INFOW info;
     int len = (int)sizeof info;
-    SOCKADDR_STORAGE peer;
-    int peer_len = (int)sizeof peer;
+    SOCKADDR_STORAGE name;
+    int name_len = (int)sizeof name;
 
     if (sock != (uint64_t)s || s == INVALID_SOCKET)
         return M_ENOTSOCK;
@@ -185,12 +234,17 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     }
     facts->family = info.iAddressFamily;
     facts->stream = info.iSocketType == SOCK_STREAM ? 1 : info.iSocketType == SOCK_DGRAM ? 0 : -1;
-    facts->connected = getpeername(s, (struct sockaddr *)&peer, &peer_len) == 0;
+    facts->connected = getpeername(s, (struct sockaddr *)&name, &name_len) == 0;
+    name_len = (int)sizeof name;
+    /* Winsock refuses getsockname on a socket that was never bound. */
+    facts->bound = getsockname(s, (struct sockaddr *)&name, &name_len) == 0;
+    facts->ident = 0; /* Windows gives a socket no identity beyond its handle */
 #else
     int fd = (int)sock, type = 0;
     socklen_t len = sizeof type;
     struct sockaddr_storage name;
     socklen_t name_len = sizeof name;
+    struct stat st;
 
     if (sock > 0x7FFFFFFF)
         return M_ENOTSOCK;
@@ -202,12 +256,31 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     facts->family = name.ss_family == AF_INET ? WP_AF_INET
                   : name.ss_family == AF_INET6 ? WP_AF_INET6 : -1;
     facts->stream = type == SOCK_STREAM ? 1 : type == SOCK_DGRAM ? 0 : -1;
+    /* An unbound socket reports port 0; bind, even to port 0, assigns one. */
+    facts->bound = (name.ss_family == AF_INET &&
+                    ((struct sockaddr_in *)&name)->sin_port != 0) ||
+                   (name.ss_family == AF_INET6 &&
+                    ((struct sockaddr_in6 *)&name)->sin6_port != 0);
     name_len = sizeof name;
     facts->connected = getpeername(fd, (struct sockaddr *)&name, &name_len) == 0;
+    /* Descriptors are reused at once; the inode is not while the socket lives. */
+    facts->ident = fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
 #endif
     return 0;
 }
 
+/* The checks every call of the family documents. */
+static int check_socket(uint64_t sock, socket_facts *facts)
+{
+    int err = inspect_socket(sock, facts);
+    if (err)
+        return err;
+    if (facts->family != WP_AF_INET && facts->family != WP_AF_INET6)
+        return M_EAFNOSUPPORT;
+    if (facts->stream < 0)
+        return M_EINVAL;
+    return 0;
+}
 /* ---- completion of overlapped calls (Windows) ------------------------- */
 
 #ifdef _WIN32
@@ -409,6 +482,131 @@ int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key)
 #endif
 }
 
+/* ---- tokens, the pretended peer, impersonation ------------------------ */
+
+/* Model tokens are odd multiples of 3 mod 4, which no Windows handle is
+ * (handles are multiples of 4), so they are never mistaken for real ones. */
+#define TOKEN_BASE 0x4D000003u
+
+typedef struct {
+    uint64_t value;
+    int closes;
+} token;
+
+static token *tokens;
+static size_t token_count, token_cap;
+
+static struct {
+    uint32_t flags;
+    int issue_tokens;
+    uint64_t mm_sa_id, qm_sa_id;
+    uint32_t negotiation_winerror;
+    uint8_t context[16];
+} peer;
+
+typedef struct {
+    uint64_t thread;
+    uint64_t sock;
+} impersonation;
+
+static impersonation *impersonations;
+static size_t impersonation_count, impersonation_cap;
+
+static uint64_t issue_token(void) /* lock held; 0 when out of memory */
+{
+    if (token_count == token_cap) {
+        size_t cap = token_cap ? 2 * token_cap : 16;
+        token *grown = (token *)realloc(tokens, cap * sizeof *grown);
+        if (grown == NULL)
+            return 0;
+        tokens = grown;
+        token_cap = cap;
+    }
+    tokens[token_count].value = TOKEN_BASE + 4 * (uint64_t)token_count;
+    tokens[token_count].closes = 0;
+    return tokens[token_count++].value;
+}
+
+static token *find_token(uint64_t value) /* lock held */
+{
+    uint64_t index;
+    if (value < TOKEN_BASE || (value - TOKEN_BASE) % 4)
+        return NULL;
+    index = (value - TOKEN_BASE) / 4;
+    return index < token_count ? &tokens[index] : NULL;
+}
+
+int wsapeer_model_token_closes(uint64_t value)
+{
+    int closes;
+    token *t;
+    LOCK();
+    t = find_token(value);
+    closes = t ? t->closes : -1;
+    UNLOCK();
+    return closes;
+}
+
+int wsapeer_model_close_token(uint64_t value)
+{
+    int status;
+    token *t;
+    LOCK();
+    t = find_token(value);
+    if (t == NULL) {
+        status = M_INVALID_HANDLE;
+    } else {
+        status = t->closes ? M_INVALID_HANDLE : 0;
+        t->closes++;
+    }
+    UNLOCK();
+    return status;
+}
+
+size_t wsapeer_model_open_tokens(void)
+{
+    size_t i, open = 0;
+    LOCK();
+    for (i = 0; i < token_count; i++)
+        open += tokens[i].closes == 0;
+    UNLOCK();
+    return open;
+}
+
+int wsapeer_model_set_peer_security(uint32_t flags, int issue_tokens, uint64_t mm_sa_id,
+                                    uint64_t qm_sa_id, uint32_t negotiation_winerror,
+                                    const uint8_t *sa_lookup_context)
+{
+    LOCK();
+    peer.flags = flags;
+    peer.issue_tokens = issue_tokens != 0;
+    peer.mm_sa_id = mm_sa_id;
+    peer.qm_sa_id = qm_sa_id;
+    peer.negotiation_winerror = negotiation_winerror;
+    memset(peer.context, 0, sizeof peer.context);
+    if (sa_lookup_context)
+        memcpy(peer.context, sa_lookup_context, sizeof peer.context);
+    UNLOCK();
+    return WSAPEER_OK;
+}
+
+int wsapeer_model_impersonating(uint64_t *sock)
+{
+    uint64_t self = current_thread();
+    size_t i;
+    int found = 0;
+    LOCK();
+    for (i = 0; i < impersonation_count; i++) {
+        if (impersonations[i].thread == self) {
+            if (sock)
+                *sock = impersonations[i].sock;
+            found = 1;
+        }
+    }
+    UNLOCK();
+    return found;
+}
+
 void wsapeer_model_reset(void)
 {
     size_t i;
@@ -419,6 +617,19 @@ void wsapeer_model_reset(void)
     records = NULL;
     record_count = record_cap = 0;
     next_sequence = 1;
+    /* Tokens stay known (a SecurityInfo may outlive the block and close
+     * later); only their count restarts when none is open. */
+    for (i = 0; i < token_count && tokens[i].closes; i++)
+        ;
+    if (i == token_count) {
+        free(tokens);
+        tokens = NULL;
+        token_count = token_cap = 0;
+    }
+    memset(&peer, 0, sizeof peer);
+    free(impersonations);
+    impersonations = NULL;
+    impersonation_count = impersonation_cap = 0;
 #ifdef _WIN32
     for (i = 0; i < pending_count; i++)
         if (pending[i].thread)
@@ -443,6 +654,20 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
 static int is_zero(const uint8_t *p, size_t n)
 {
     size_t i;
@@ -452,7 +677,7 @@ static int is_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-/* Address and port of a SOCKADDR_STORAGE both zero (the documented UDP error). */
+/* Address and port of a Windows sockaddr both zero (the documented UDP error). */
 static int zero_peer(const uint8_t *addr)
 {
     uint32_t family = le16(addr);
@@ -465,6 +690,51 @@ static int zero_peer(const uint8_t *addr)
     return 1;
 }
 
+/* A sockaddr argument: NULL → WSAEFAULT, short → WSAEMSGSIZE, other family →
+ * WSAEAFNOSUPPORT (the three rows the reference pages share). */
+static int check_sockaddr(const uint8_t *addr, size_t len)
+{
+    uint32_t family;
+    if (addr == NULL)
+        return M_EFAULT;
+    if (len < 2)
+        return M_EMSGSIZE;
+    family = le16(addr);
+    if (family == WP_AF_INET)
+        return len < sizeof(wp_sockaddr_in) ? M_EMSGSIZE : 0;
+    if (family == WP_AF_INET6)
+        return len < sizeof(wp_sockaddr_in6) ? M_EMSGSIZE : 0;
+    return M_EAFNOSUPPORT;
+}
+
+static size_t sockaddr_size(const uint8_t *addr)
+{
+    return le16(addr) == WP_AF_INET ? sizeof(wp_sockaddr_in) : sizeof(wp_sockaddr_in6);
+}
+
+/* Lock held on entry, released on return: completes an accepted call. */
+static int accept_call(uint64_t sock, void *overlapped, void *completion_routine)
+{
+#ifdef _WIN32
+    if (overlapped != NULL)
+        return finish_overlapped(sock, overlapped, completion_routine);
+#else
+    (void)sock;
+    (void)overlapped;
+    (void)completion_routine;
+#endif
+    UNLOCK();
+    return 0;
+}
+
+#ifdef _WIN32
+#  define NO_OVERLAPPED_OFF_WINDOWS(ov, cr)
+#else
+#  define NO_OVERLAPPED_OFF_WINDOWS(ov, cr)                                   \
+    if ((ov) != NULL || (cr) != NULL)                                         \
+        return M_EINVAL
+#endif
+
 int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t len,
                                        void *overlapped, void *completion_routine)
 {
@@ -472,14 +742,11 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
     socket_facts facts;
     uint32_t protocol, declared, family;
     size_t name_bytes;
-    int err = inspect_socket(sock, &facts);
+    int err = check_socket(sock, &facts);
 
     if (err)
         return err;
-    if (facts.family != WP_AF_INET && facts.family != WP_AF_INET6)
-        return M_EAFNOSUPPORT;
-    if (facts.stream < 0)
-        return M_EINVAL;
+    NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
     if (p == NULL)
         return M_EFAULT;
     if (len < PTN_HEADER)
@@ -499,21 +766,243 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
         return M_EISCONN;
     if (!facts.stream && zero_peer(p + PTN_ADDRESS))
         return M_EINVAL;
-#ifndef _WIN32
-    if (overlapped != NULL || completion_routine != NULL)
-        return M_EINVAL;
-#endif
 
+    /* Undocumented: a name before WSASetSocketSecurity. Accepted; the order
+     * shows in the records' sequence numbers. */
     LOCK();
-    if (remember(WSAPEER_MODEL_SET_PEER_TARGET_NAME, sock, p, len, PTN_ADDRESS,
+    if (remember(WSAPEER_MODEL_SET_PEER_TARGET_NAME, sock, facts.ident, p, len, PTN_ADDRESS,
                  ADDRESS_SIZE) != 0) {
         UNLOCK();
         return M_EINVAL;
     }
-#ifdef _WIN32
-    if (overlapped != NULL)
-        return finish_overlapped(sock, overlapped, completion_routine);
-#endif
+    return accept_call(sock, overlapped, completion_routine);
+}
+
+#define SETI(field) offsetof(wp_security_settings_ipsec, field)
+
+int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_t len,
+                                      void *overlapped, void *completion_routine)
+{
+    const uint8_t *p = (const uint8_t *)settings;
+    socket_facts facts;
+    int err = check_socket(sock, &facts);
+
+    if (err)
+        return err;
+    NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
+    if (facts.connected)
+        return M_EISCONN;
+    if (p != NULL) { /* NULL: Windows' default settings */
+        uint32_t protocol;
+        if (len < sizeof(wp_security_settings))
+            return M_EMSGSIZE;
+        protocol = le32(p + offsetof(wp_security_settings, SecurityProtocol));
+        if (protocol > WSAPEER_PROTOCOL_IPSEC2 ||
+            (le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))
+            return M_EINVAL;
+        if (protocol != WSAPEER_PROTOCOL_DEFAULT) {
+            uint32_t user, domain, password;
+            if (len < sizeof(wp_security_settings_ipsec))
+                return M_EMSGSIZE;
+            user = le32(p + SETI(UserNameStringLen));
+            domain = le32(p + SETI(DomainNameStringLen));
+            password = le32(p + SETI(PasswordStringLen));
+            if ((le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 || password % 2)
+                return M_EINVAL;
+            if ((uint64_t)user + domain + password > len - SETI(AllStrings))
+                return M_EMSGSIZE;
+        }
+    }
+    LOCK();
+    /* "Can only be called once per socket", and before bind or connect. */
+    if (find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
+        facts.bound) {
+        UNLOCK();
+        return M_EINVAL;
+    }
+    if (remember(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident, p, p ? len : 0, 0, 0)) {
+        UNLOCK();
+        return M_EINVAL;
+    }
+    return accept_call(sock, overlapped, completion_routine);
+}
+
+int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t len,
+                                          void *overlapped, void *completion_routine)
+{
+    const uint8_t *addr = (const uint8_t *)sockaddr;
+    socket_facts facts;
+    size_t i, size;
+    int err = check_socket(sock, &facts);
+
+    if (err)
+        return err;
+    NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
+    err = check_sockaddr(addr, len);
+    if (err)
+        return err;
+    size = sockaddr_size(addr);
+    LOCK();
+    for (i = 0; i < record_count; i++) {
+        const record *r = &records[i];
+        if (r->head.function == WSAPEER_MODEL_SET_PEER_TARGET_NAME && r->head.sock == sock &&
+            r->ident == facts.ident && memcmp(r->bytes + PTN_ADDRESS, addr, size) == 0 &&
+            is_zero(r->bytes + PTN_ADDRESS + size, ADDRESS_SIZE - size))
+            break;
+    }
+    if (i == record_count) {
+        /* No name was set for this peer. The reference page documents no
+         * "not found" code; WSAEINVAL is its code for an invalid parameter. */
+        UNLOCK();
+        return M_EINVAL;
+    }
+    drop_record(i);
+    if (remember(WSAPEER_MODEL_DELETE_PEER_TARGET_NAME, sock, facts.ident, addr, size, NO_KEY,
+                 0)) {
+        UNLOCK();
+        return M_EINVAL;
+    }
+    return accept_call(sock, overlapped, completion_routine);
+}
+
+#define QT(field) offsetof(wp_query_template_ipsec2, field)
+#define QI(field) offsetof(wp_query_info_ipsec2, field)
+
+int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_len,
+                                        void *info, size_t *info_len, void *overlapped,
+                                        void *completion_routine)
+{
+    const uint8_t *t = (const uint8_t *)tmpl;
+    uint8_t *out = (uint8_t *)info;
+    socket_facts facts;
+    uint32_t protocol = 0, access_mask = 0;
+    int ipsec2 = 0, secured;
+    size_t need;
+    int err = check_socket(sock, &facts);
+
+    if (err)
+        return err;
+    NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
+    if (info_len == NULL)
+        return M_EFAULT;
+    if (t == NULL || tmpl_len == 0) {
+        /* Only TCP may leave the template out. */
+        if (!facts.stream)
+            return M_EMSGSIZE;
+        t = NULL;
+    } else {
+        if (tmpl_len < sizeof(wp_query_template))
+            return M_EMSGSIZE;
+        protocol = le32(t + QT(SecurityProtocol));
+        if (protocol > WSAPEER_PROTOCOL_IPSEC2)
+            return M_EINVAL;
+        if (!facts.stream) {
+            uint32_t family = le16(t + QT(PeerAddress));
+            if (family != WP_AF_INET && family != WP_AF_INET6)
+                return M_EAFNOSUPPORT;
+        }
+        access_mask = le32(t + QT(PeerTokenAccessMask));
+        ipsec2 = protocol == WSAPEER_PROTOCOL_IPSEC2 &&
+                 tmpl_len >= sizeof(wp_query_template_ipsec2);
+    }
+    need = ipsec2 ? sizeof(wp_query_info_ipsec2) : sizeof(wp_query_info);
+    if (out == NULL || *info_len < need) {
+        *info_len = need;
+        /* WSAEFAULT for TCP as Microsoft's sample expects, WSAEMSGSIZE for
+         * other sockets as the reference page's table says. */
+        return facts.stream ? M_EFAULT : M_EMSGSIZE;
+    }
+
+    LOCK();
+    secured = find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL;
+    memset(out, 0, need);
+    put32(out + QI(SecurityProtocol), protocol);
+    /* The model negotiates nothing: a socket it never secured is in the clear. */
+    put32(out + QI(Flags), secured ? peer.flags : 0);
+    if (secured && peer.issue_tokens && access_mask != 0) {
+        uint64_t app = issue_token(), machine = issue_token();
+        put64(out + QI(PeerApplicationAccessTokenHandle), app);
+        put64(out + QI(PeerMachineAccessTokenHandle), machine);
+    }
+    if (ipsec2 && secured) {
+        put64(out + QI(MmSaId), peer.mm_sa_id);
+        put64(out + QI(QmSaId), peer.qm_sa_id);
+        put32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
+        memcpy(out + QI(SaLookupContext), peer.context, sizeof peer.context);
+    }
+    *info_len = need;
+    if (remember(WSAPEER_MODEL_QUERY_SOCKET_SECURITY, sock, facts.ident, t, t ? tmpl_len : 0,
+                 NO_KEY, 0)) {
+        UNLOCK();
+        return M_EINVAL;
+    }
+    return accept_call(sock, overlapped, completion_routine);
+}
+
+int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t len)
+{
+    const uint8_t *addr = (const uint8_t *)sockaddr;
+    socket_facts facts;
+    uint64_t self = current_thread();
+    size_t i;
+    int err = check_socket(sock, &facts);
+
+    if (err)
+        return err;
+    if (facts.stream) {
+        addr = NULL; /* "the connected socket uniquely identifies a peer" */
+        len = 0;
+    } else {
+        err = check_sockaddr(addr, len);
+        if (err)
+            return err;
+        len = sockaddr_size(addr);
+    }
+    LOCK();
+    for (i = 0; i < impersonation_count && impersonations[i].thread != self; i++)
+        ;
+    if (i == impersonation_count) {
+        if (impersonation_count == impersonation_cap) {
+            size_t cap = impersonation_cap ? 2 * impersonation_cap : 8;
+            impersonation *grown =
+                (impersonation *)realloc(impersonations, cap * sizeof *grown);
+            if (grown == NULL) {
+                UNLOCK();
+                return M_EINVAL;
+            }
+            impersonations = grown;
+            impersonation_cap = cap;
+        }
+        impersonation_count++;
+    }
+    impersonations[i].thread = self;
+    impersonations[i].sock = sock;
+    if (remember(WSAPEER_MODEL_IMPERSONATE_SOCKET_PEER, sock, facts.ident, addr, len, NO_KEY,
+                 0)) {
+        UNLOCK();
+        return M_EINVAL;
+    }
+    UNLOCK();
+    return 0;
+}
+
+int wsapeer_model_revert_impersonation(void)
+{
+    uint64_t self = current_thread();
+    size_t i;
+    LOCK();
+    /* "If the thread is not currently impersonating a socket peer, no action
+     * is taken": still a success, still recorded. */
+    for (i = 0; i < impersonation_count; i++) {
+        if (impersonations[i].thread == self) {
+            impersonations[i] = impersonations[--impersonation_count];
+            break;
+        }
+    }
+    if (remember(WSAPEER_MODEL_REVERT_IMPERSONATION, 0, 0, NULL, 0, NO_KEY, 0)) {
+        UNLOCK();
+        return M_EINVAL;
+    }
     UNLOCK();
     return 0;
 }

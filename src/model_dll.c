@@ -13,15 +13,68 @@
 
 #include "model.h"
 
-__declspec(dllexport) int WSAAPI WSASetSocketPeerTargetName(
-    SOCKET Socket, const void *PeerTargetName, ULONG PeerTargetNameLen,
-    LPWSAOVERLAPPED Overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE CompletionRoutine)
+#define EXPORT __declspec(dllexport)
+
+/* Winsock's convention: 0, or SOCKET_ERROR with the code in WSAGetLastError. */
+static int winsock_result(int err)
 {
-    int err = wsapeer_model_set_peer_target_name((uint64_t)Socket, PeerTargetName,
-                                                 PeerTargetNameLen, (void *)Overlapped,
-                                                 (void *)CompletionRoutine);
     if (err == 0)
         return 0;
     WSASetLastError(err);
     return SOCKET_ERROR;
+}
+
+EXPORT int WSAAPI WSASetSocketPeerTargetName(SOCKET Socket, const void *PeerTargetName,
+                                             ULONG PeerTargetNameLen,
+                                             LPWSAOVERLAPPED Overlapped,
+                                             LPWSAOVERLAPPED_COMPLETION_ROUTINE CompletionRoutine)
+{
+    return winsock_result(wsapeer_model_set_peer_target_name(
+        (uint64_t)Socket, PeerTargetName, PeerTargetNameLen, (void *)Overlapped,
+        (void *)CompletionRoutine));
+}
+
+EXPORT int WSAAPI WSASetSocketSecurity(SOCKET Socket, const void *SecuritySettings,
+                                       ULONG SecuritySettingsLen, LPWSAOVERLAPPED Overlapped,
+                                       LPWSAOVERLAPPED_COMPLETION_ROUTINE CompletionRoutine)
+{
+    return winsock_result(wsapeer_model_set_socket_security(
+        (uint64_t)Socket, SecuritySettings, SecuritySettingsLen, (void *)Overlapped,
+        (void *)CompletionRoutine));
+}
+
+EXPORT int WSAAPI WSADeleteSocketPeerTargetName(
+    SOCKET Socket, const struct sockaddr *PeerAddr, ULONG PeerAddrLen,
+    LPWSAOVERLAPPED Overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE CompletionRoutine)
+{
+    return winsock_result(wsapeer_model_delete_peer_target_name(
+        (uint64_t)Socket, PeerAddr, PeerAddrLen, (void *)Overlapped,
+        (void *)CompletionRoutine));
+}
+
+EXPORT int WSAAPI WSAQuerySocketSecurity(SOCKET Socket, const void *SecurityQueryTemplate,
+                                         ULONG SecurityQueryTemplateLen,
+                                         void *SecurityQueryInfo, ULONG *SecurityQueryInfoLen,
+                                         LPWSAOVERLAPPED Overlapped,
+                                         LPWSAOVERLAPPED_COMPLETION_ROUTINE CompletionRoutine)
+{
+    size_t len = SecurityQueryInfoLen ? *SecurityQueryInfoLen : 0;
+    int err = wsapeer_model_query_socket_security(
+        (uint64_t)Socket, SecurityQueryTemplate, SecurityQueryTemplateLen, SecurityQueryInfo,
+        SecurityQueryInfoLen ? &len : NULL, (void *)Overlapped, (void *)CompletionRoutine);
+    if (SecurityQueryInfoLen)
+        *SecurityQueryInfoLen = (ULONG)len;
+    return winsock_result(err);
+}
+
+EXPORT int WSAAPI WSAImpersonateSocketPeer(SOCKET Socket, const struct sockaddr *PeerAddr,
+                                           ULONG PeerAddrLen)
+{
+    return winsock_result(
+        wsapeer_model_impersonate_socket_peer((uint64_t)Socket, PeerAddr, PeerAddrLen));
+}
+
+EXPORT int WSAAPI WSARevertImpersonation(void)
+{
+    return winsock_result(wsapeer_model_revert_impersonation());
 }

@@ -3,6 +3,9 @@
  * The block between the CDEF markers is read verbatim by build_ffi.py as the
  * cffi cdef, so it stays plain declarations and integer #defines: no
  * preprocessor conditionals, no platform types.
+ *
+ * Layout: marshal.c writes and reads the Windows structures (every platform);
+ * _wsapeer.c makes the calls (Windows, or the model); model.c is the model.
  */
 #ifndef WSAPEER_H
 #define WSAPEER_H
@@ -19,8 +22,9 @@
 #define WSAPEER_E_BUFFER -3
 #define WSAPEER_E_FORMAT -4
 #define WSAPEER_E_INTERNAL -5
+#define WSAPEER_E_NOMEM -6
 
-/* What a SOCKET_PEER_TARGET_NAME's PeerAddress holds. */
+/* What a PeerAddress holds. */
 #define WSAPEER_PEER_NONE 0
 #define WSAPEER_PEER_IPV4 4
 #define WSAPEER_PEER_IPV6 6
@@ -29,9 +33,19 @@
 #define WSAPEER_PROTOCOL_IPSEC 1
 #define WSAPEER_PROTOCOL_IPSEC2 2
 
-/* sizeof(SOCKET_PEER_TARGET_NAME) and the largest name a UNICODE_STRING holds. */
+/* The SDK's sizeof for each structure (checked at compile time in marshal.c),
+ * and the longest strings a UNICODE_STRING holds. */
 #define WSAPEER_PTN_HEADER_SIZE 144
+#define WSAPEER_SETTINGS_SIZE 8
+#define WSAPEER_SETTINGS_IPSEC_SIZE 88
+#define WSAPEER_QUERY_TEMPLATE_SIZE 144
+#define WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE 152
+#define WSAPEER_QUERY_INFO_SIZE 24
+#define WSAPEER_QUERY_INFO_IPSEC2_SIZE 64
+#define WSAPEER_SOCKADDR_IN_SIZE 16
+#define WSAPEER_SOCKADDR_IN6_SIZE 28
 #define WSAPEER_MAX_NAME_UNITS 32767
+#define WSAPEER_MAX_STRING_BYTES 65534
 
 /* The fields of a SOCKET_PEER_TARGET_NAME, decoded to host values. */
 typedef struct {
@@ -46,12 +60,28 @@ typedef struct {
     size_t name_offset;
 } wsapeer_ptn_fields;
 
+/* A SOCKET_SECURITY_QUERY_INFO(_IPSEC2), decoded; ipsec2 says whether the
+ * buffer was long enough to hold the IPSEC2 fields. */
+typedef struct {
+    uint32_t protocol;
+    uint32_t flags;
+    uint64_t application_token;
+    uint64_t machine_token;
+    int ipsec2;
+    uint64_t mm_sa_id;
+    uint64_t qm_sa_id;
+    uint32_t negotiation_winerror;
+    uint8_t sa_lookup_context[16];
+} wsapeer_query_info;
+
 /* One field of a layout, for display: offsets come from the real types. */
 typedef struct {
     const char *name;
     uint32_t offset;
     uint32_t size;
 } wsapeer_field;
+
+/* ---- marshalling (marshal.c) ---- */
 
 /* Size of the buffer for a name of name_units UTF-16 code units, or 0 if the
  * name is empty or longer than WSAPEER_MAX_NAME_UNITS. */
@@ -71,16 +101,72 @@ int wsapeer_ptn_parse(const uint8_t *buf, size_t size, wsapeer_ptn_fields *out);
 /* Fills up to max entries describing the layout for peer_kind; returns the count. */
 size_t wsapeer_ptn_layout(int peer_kind, wsapeer_field *out, size_t max);
 
-/* Calls WSASetSocketPeerTargetName(sock, ptn, size, NULL, NULL): WSAPEER_OK, a
- * WSA error code, or WSAPEER_E_UNSUPPORTED where there is no Fwpuclnt. */
+/* Writes a Windows SOCKADDR_IN or SOCKADDR_IN6; returns its size (16 or 28)
+ * or a negative status. */
+int wsapeer_sockaddr_marshal(void *out, size_t out_size, int peer_kind,
+                             const uint8_t *address, uint16_t port,
+                             uint32_t flowinfo, uint32_t scope_id);
+
+/* SOCKET_SECURITY_SETTINGS for DEFAULT (8 bytes) or SOCKET_SECURITY_SETTINGS_IPSEC
+ * for IPSEC/IPSEC2 (88 bytes + the strings, lengths in bytes); 0 if too long. */
+size_t wsapeer_settings_size(uint32_t protocol, size_t user_bytes,
+                             size_t domain_bytes, size_t password_bytes);
+
+/* Policy keys are GUIDs as stored (uuid.UUID.bytes_le), NULL for zero; the
+ * strings are UTF-16LE without terminators, NULL when their length is 0. */
+int wsapeer_settings_marshal(void *out, size_t out_size, uint32_t protocol,
+                             uint32_t flags, uint32_t ipsec_flags,
+                             const uint8_t *mm_policy_key,
+                             const uint8_t *qm_policy_key,
+                             const uint8_t *user, size_t user_bytes,
+                             const uint8_t *domain, size_t domain_bytes,
+                             const uint8_t *password, size_t password_bytes);
+
+/* SOCKET_SECURITY_QUERY_TEMPLATE (144) or _IPSEC2 (152). */
+int wsapeer_query_template_marshal(void *out, size_t out_size, uint32_t protocol,
+                                   int ipsec2, int peer_kind,
+                                   const uint8_t *address, uint16_t port,
+                                   uint32_t flowinfo, uint32_t scope_id,
+                                   uint32_t access_mask, uint32_t flags,
+                                   uint32_t field_mask);
+
+/* Decodes a SOCKET_SECURITY_QUERY_INFO of at least 24 bytes (64 for IPSEC2 fields). */
+int wsapeer_query_info_parse(const uint8_t *buf, size_t size, wsapeer_query_info *out);
+
+/* Buffers that may hold a password: zeroed before they are freed. */
+void *wsapeer_secret_alloc(size_t size);
+void wsapeer_secret_free(void *buffer);
+
+/* ---- calls (_wsapeer.c): WSAPEER_OK, a WSA error code, or
+ * WSAPEER_E_UNSUPPORTED where there is no Fwpuclnt and the model is off ---- */
+
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size);
+/* settings may be NULL (size 0): Windows' default settings. */
+int wsapeer_set_socket_security(uint64_t sock, const void *settings, size_t size);
+int wsapeer_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t size);
+/* tmpl may be NULL (size 0) for TCP. Probes the size Windows asks for and
+ * retries; on success *out owns the token handles it holds. */
+int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_size,
+                                  int ipsec2, wsapeer_query_info *out);
+/* sockaddr may be NULL (size 0) for a connected socket. */
+int wsapeer_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t size);
+int wsapeer_revert_impersonation(void);
+/* Closes a token handle from a query (CloseHandle, or the model's own). */
+int wsapeer_close_token(uint64_t handle);
+/* The same, as a cffi ffi.gc destructor: the handle travels as a pointer. */
+void wsapeer_token_release(void *handle);
 
 /* A sentence for one of the shim's own (negative) status codes. */
 const char *wsapeer_strerror(int status);
 
-/* The contract model of Fwpuclnt (src/model.c). Off unless switched on:
- * wsapeer_model_enable(1) routes every call of this process to it. */
+/* ---- the contract model of Fwpuclnt (model.c). Off unless switched on:
+ * wsapeer_model_enable(1) routes every call of this process to it. ---- */
 #define WSAPEER_MODEL_SET_PEER_TARGET_NAME 1
+#define WSAPEER_MODEL_SET_SOCKET_SECURITY 2
+#define WSAPEER_MODEL_DELETE_PEER_TARGET_NAME 3
+#define WSAPEER_MODEL_QUERY_SOCKET_SECURITY 4
+#define WSAPEER_MODEL_IMPERSONATE_SOCKET_PEER 5
+#define WSAPEER_MODEL_REVERT_IMPERSONATION 6
 #define WSAPEER_MODEL_IMMEDIATE 0
 #define WSAPEER_MODEL_PEND 1
 
@@ -88,19 +174,31 @@ typedef struct {
     uint64_t sequence;
     uint64_t sock;
     int function;
+    uint64_t thread;
     size_t size;
 } wsapeer_model_record;
 
 /* Switches the backend; returns the previous setting. */
 int wsapeer_model_enable(int on);
 int wsapeer_model_enabled(void);
-/* Forgets every record and pending operation; the sequence restarts at 1. */
+/* Forgets every record, pending operation, token and setting. */
 void wsapeer_model_reset(void);
 size_t wsapeer_model_record_count(void);
 /* Copies record index (oldest first) into out and up to cap of its bytes into
  * buf (may be NULL when cap is 0). */
 int wsapeer_model_record_get(size_t index, wsapeer_model_record *out,
                              uint8_t *buf, size_t cap);
+/* What queries on sockets the model secured report: the peer the model
+ * pretends to have negotiated with. Tokens are the model's own handles. */
+int wsapeer_model_set_peer_security(uint32_t flags, int issue_tokens,
+                                    uint64_t mm_sa_id, uint64_t qm_sa_id,
+                                    uint32_t negotiation_winerror,
+                                    const uint8_t *sa_lookup_context);
+/* How often a model token was closed (0 while open), or -1 if it is not one. */
+int wsapeer_model_token_closes(uint64_t token);
+size_t wsapeer_model_open_tokens(void);
+/* 1 and the socket if the calling thread impersonates a peer, else 0. */
+int wsapeer_model_impersonating(uint64_t *sock);
 /* IMMEDIATE or PEND for calls with an OVERLAPPED (Windows only). */
 int wsapeer_model_set_completion(int mode);
 /* Completes up to max pended operations, oldest first; returns how many. */
