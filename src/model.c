@@ -269,6 +269,27 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     return 0;
 }
 
+/* The local port of a socket in host order, 0 if unbound or unknown. */
+static unsigned local_port(uint64_t sock)
+{
+#ifdef _WIN32
+    SOCKADDR_STORAGE name;
+    int len = (int)sizeof name;
+    if (getsockname((SOCKET)sock, (struct sockaddr *)&name, &len) != 0)
+        return 0;
+#else
+    struct sockaddr_storage name;
+    socklen_t len = sizeof name;
+    if (getsockname((int)sock, (struct sockaddr *)&name, &len) != 0)
+        return 0;
+#endif
+    if (name.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&name)->sin_port);
+    if (name.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&name)->sin6_port);
+    return 0;
+}
+
 /* The checks every call of the family documents. */
 static int check_socket(uint64_t sock, socket_facts *facts)
 {
@@ -865,6 +886,27 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
     return accept_call(sock, overlapped, completion_routine);
 }
 
+/* An accepted TCP socket inherits its listener's security, as on Windows: a
+ * secured listener, still open, bound to the same local port. Lock held. */
+static int accepted_from_secured(uint64_t sock, const socket_facts *facts)
+{
+    unsigned port = local_port(sock);
+    size_t i;
+    if (port == 0)
+        return 0;
+    for (i = 0; i < record_count; i++) {
+        const record *r = &records[i];
+        socket_facts listener;
+        if (r->head.function != WSAPEER_MODEL_SET_SOCKET_SECURITY || r->head.sock == sock)
+            continue;
+        if (inspect_socket(r->head.sock, &listener) == 0 && listener.ident == r->ident &&
+            listener.stream && !listener.connected && listener.family == facts->family &&
+            local_port(r->head.sock) == port)
+            return 1;
+    }
+    return 0;
+}
+
 #define QT(field) offsetof(wp_query_template_ipsec2, field)
 #define QI(field) offsetof(wp_query_info_ipsec2, field)
 
@@ -914,7 +956,8 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     }
 
     LOCK();
-    secured = find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL;
+    secured = find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
+              (facts.stream && facts.connected && accepted_from_secured(sock, &facts));
     memset(out, 0, need);
     put32(out + QI(SecurityProtocol), protocol);
     /* The model negotiates nothing: a socket it never secured is in the clear. */

@@ -1,10 +1,12 @@
 """wsapeer: the Winsock Secure Socket Extensions (Fwpuclnt.dll) from Python.
 
 Names the peer principal that IPsec must authenticate on a socket
-(WSASetSocketPeerTargetName), through a cffi C shim. Off Windows every call
-raises UnsupportedPlatformError: nothing is ever silently skipped.
+(WSASetSocketPeerTargetName), turns socket security on, queries it and
+impersonates peers, through a cffi C shim. Off Windows every call raises
+UnsupportedPlatformError: nothing is ever silently skipped.
 """
 
+from ._enums import IPsecFlags, SecurityInfoFlags, SecurityProtocol, SecuritySettingsFlags
 from ._errors import (
     WSA_ERRORS,
     UnsupportedPlatformError,
@@ -12,17 +14,40 @@ from ._errors import (
     WinsockErrorInfo,
     WsapeerError,
 )
-from ._target import PeerTargetName, SecurityProtocol, set_peer_target_name
+from ._security import (
+    IPsecSettings,
+    SecurityInfo,
+    SecuritySettings,
+    delete_peer_target_name,
+    impersonate_peer,
+    impersonate_socket_peer,
+    query_socket_security,
+    revert_impersonation,
+    set_socket_security,
+)
+from ._target import PeerTargetName, set_peer_target_name
 
 __all__ = [
     "WSA_ERRORS",
+    "IPsecFlags",
+    "IPsecSettings",
     "PeerTargetName",
+    "SecurityInfo",
+    "SecurityInfoFlags",
     "SecurityProtocol",
+    "SecuritySettings",
+    "SecuritySettingsFlags",
     "UnsupportedPlatformError",
     "WinsockError",
     "WinsockErrorInfo",
     "WsapeerError",
+    "delete_peer_target_name",
+    "impersonate_peer",
+    "impersonate_socket_peer",
+    "query_socket_security",
+    "revert_impersonation",
     "set_peer_target_name",
+    "set_socket_security",
 ]
 
 __version__ = "0.1.0.dev0"

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Optional, Tuple
 
-from ._target import PeerTargetName, SecurityProtocol
+from ._enums import SecurityProtocol
+from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
 
 _MAX_FIELDS = 16

@@ -41,11 +41,20 @@ WSA_ERRORS: dict[int, WinsockErrorInfo] = {
     10047: WinsockErrorInfo(
         "WSAEAFNOSUPPORT", _errno.EAFNOSUPPORT, "The specified address family is not supported."
     ),
+    10054: WinsockErrorInfo(
+        "WSAECONNRESET",
+        _errno.ECONNRESET,
+        "For a stream socket, the virtual circuit was reset by the remote side; for a UDP "
+        "socket, a previous send resulted in an ICMP Port Unreachable message.",
+    ),
     10056: WinsockErrorInfo(
         "WSAEISCONN",
         _errno.EISCONN,
         "The socket is connected. This function is not permitted with a connected socket, "
         "whether the socket is connection oriented or connectionless.",
+    ),
+    10107: WinsockErrorInfo(
+        "WSASYSCALLFAILURE", None, "A system call that should never fail has failed."
     ),
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import Protocol, Union
+from typing import Optional, Protocol, Union
 
 from . import _errors
 from ._address import Peer
@@ -44,14 +44,15 @@ def handle_of(sock: object) -> int:
     return handle
 
 
-def check_target(sock: object, peer: Peer, function: str) -> None:
-    """Raises what Windows would for a socket.socket whose family or type rule it out.
+def socket_kind(sock: object, function: str) -> Optional[int]:
+    """For a socket.socket, raises what Windows would if its family or type rule
+    the call out, and returns its WSAPEER_PEER_* kind; None for other objects.
 
     Only socket.socket objects say their family and type without a system
     call; for other objects Windows (or the model) decides.
     """
     if not isinstance(sock, socket.socket):
-        return
+        return None
     kind = _FAMILIES.get(sock.family)
     if kind is None:
         raise _errors.WinsockError(
@@ -59,14 +60,28 @@ def check_target(sock: object, peer: Peer, function: str) -> None:
         )
     if sock.type not in _TYPES:
         raise _errors.WinsockError(_errors.WSAEINVAL, function, f"socket type is {sock.type!r}")
-    if peer.kind != lib.WSAPEER_PEER_NONE and peer.kind != kind:
-        have = "IPv4" if peer.kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
-        want = "IPv4" if kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
-        hint = (
-            " (an IPv4 peer on an IPv6 socket is written ::ffff:a.b.c.d)" if want == "IPv6" else ""
-        )
-        raise ValueError(f"peer is an {have} address but the socket is {want}{hint}")
-    if sock.type == socket.SOCK_DGRAM and peer.is_zero:
+    return kind
+
+
+def is_datagram(sock: object) -> bool:
+    return isinstance(sock, socket.socket) and sock.type == socket.SOCK_DGRAM
+
+
+def check_peer_family(kind: Optional[int], peer: Peer) -> None:
+    """ValueError when a peer's family is not the socket's (when that is known)."""
+    if kind is None or peer.kind == lib.WSAPEER_PEER_NONE or peer.kind == kind:
+        return
+    have = "IPv4" if peer.kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
+    want = "IPv4" if kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
+    hint = " (an IPv4 peer on an IPv6 socket is written ::ffff:a.b.c.d)" if want == "IPv6" else ""
+    raise ValueError(f"peer is an {have} address but the socket is {want}{hint}")
+
+
+def check_target(sock: object, peer: Peer, function: str) -> None:
+    """The checks of WSASetSocketPeerTargetName that Python can make for free."""
+    kind = socket_kind(sock, function)
+    check_peer_family(kind, peer)
+    if is_datagram(sock) and peer.is_zero:
         raise _errors.WinsockError(
             _errors.WSAEINVAL,
             function,

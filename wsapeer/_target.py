@@ -2,57 +2,27 @@
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 from typing import Any, Optional, Tuple, Union
 
 from . import _errors
 from ._address import Peer, PeerTuple, normalize_peer
+from ._enums import SecurityProtocol, check_enum
 from ._socket import SocketLike, check_target, handle_of
+from ._strings import encode_utf16
 from ._wsapeer import ffi, lib
 
 _FUNCTION = "WSASetSocketPeerTargetName"
 
 
-class SecurityProtocol(enum.IntEnum):
-    """SOCKET_SECURITY_PROTOCOL (mstcpip.h). IPSEC2 needs Windows 7 or later."""
-
-    DEFAULT = lib.WSAPEER_PROTOCOL_DEFAULT
-    IPSEC = lib.WSAPEER_PROTOCOL_IPSEC
-    IPSEC2 = lib.WSAPEER_PROTOCOL_IPSEC2
-
-
 def _protocol(value: object) -> SecurityProtocol:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"protocol must be a SecurityProtocol, not {type(value).__name__}")
-    try:
-        return SecurityProtocol(value)
-    except ValueError:
-        known = ", ".join(f"{p.name} ({p.value})" for p in SecurityProtocol)
-        raise ValueError(f"unknown security protocol {value}; expected one of {known}") from None
+    return check_enum(value, SecurityProtocol, "security protocol")
 
 
 def _encode_name(name: object) -> bytes:
-    if not isinstance(name, str):
-        raise TypeError(f"target_name must be a str, not {type(name).__name__}")
-    if not name:
+    if isinstance(name, str) and not name:
         raise ValueError("target_name must not be empty")
-    if "\0" in name:
-        raise ValueError(f"target_name contains a NUL character at index {name.index(chr(0))}")
-    try:
-        encoded = name.encode("utf-16-le")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"target_name contains a lone surrogate at index {exc.start}; "
-            "it cannot be written as UTF-16"
-        ) from None
-    units = len(encoded) // 2
-    if units > lib.WSAPEER_MAX_NAME_UNITS:
-        raise ValueError(
-            f"target_name is {units} UTF-16 code units long; the most a "
-            f"UNICODE_STRING holds is {lib.WSAPEER_MAX_NAME_UNITS}"
-        )
-    return encoded
+    return encode_utf16(name, "target_name", lib.WSAPEER_MAX_NAME_UNITS)
 
 
 class PeerTargetName:

@@ -3,7 +3,9 @@
     import wsapeer, wsapeer.testing
 
     with wsapeer.testing.contract_model() as model:
+        wsapeer.set_socket_security(sock)
         wsapeer.set_peer_target_name(sock, "host/server.example.com")
+        assert model.calls(sock) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
         assert model.peer_target_names(sock) == [wsapeer.PeerTargetName("host/server.example.com")]
 
 Inside the block, every wsapeer call of this process (all threads) goes to a C
@@ -21,25 +23,36 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from collections.abc import Iterator
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Union
 
+from ._enums import SecurityInfoFlags
 from ._socket import SocketLike, handle_of
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
 
 __all__ = ["ContractModel", "ModelRecord", "contract_model"]
 
-_FUNCTIONS = {lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME: "WSASetSocketPeerTargetName"}
+_FUNCTIONS = {
+    lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME: "WSASetSocketPeerTargetName",
+    lib.WSAPEER_MODEL_SET_SOCKET_SECURITY: "WSASetSocketSecurity",
+    lib.WSAPEER_MODEL_DELETE_PEER_TARGET_NAME: "WSADeleteSocketPeerTargetName",
+    lib.WSAPEER_MODEL_QUERY_SOCKET_SECURITY: "WSAQuerySocketSecurity",
+    lib.WSAPEER_MODEL_IMPERSONATE_SOCKET_PEER: "WSAImpersonateSocketPeer",
+    lib.WSAPEER_MODEL_REVERT_IMPERSONATION: "WSARevertImpersonation",
+}
 _switch = threading.Lock()
 
 
 class ModelRecord(NamedTuple):
-    """One call the model accepted: the exact bytes the shim handed it."""
+    """One call the model accepted: the exact bytes the shim handed it (the
+    structure, sockaddr or query template; empty where there was none)."""
 
     sequence: int
     function: str
     handle: int
+    thread: int
     data: bytes
 
 
@@ -57,6 +70,7 @@ def _read_records() -> List[ModelRecord]:
                 head.sequence,
                 _FUNCTIONS.get(head.function, str(head.function)),
                 head.sock,
+                head.thread,
                 ffi.buffer(data, head.size)[:],
             )
         )
@@ -83,6 +97,50 @@ class ContractModel:
             for r in self.records
             if r.handle == handle and r.function == "WSASetSocketPeerTargetName"
         ]
+
+    def calls(self, sock: Optional[SocketLike] = None) -> List[str]:
+        """The functions accepted, oldest first (for sock only, if given): to check
+        call order, e.g. that WSASetSocketSecurity came first."""
+        handle = None if sock is None else handle_of(sock)
+        return [r.function for r in self.records if handle is None or r.handle == handle]
+
+    def pretend_peer(
+        self,
+        flags: Union[SecurityInfoFlags, int] = SecurityInfoFlags.SECURED,
+        tokens: bool = False,
+        mm_sa_id: int = 0,
+        qm_sa_id: int = 0,
+        negotiation_winerror: int = 0,
+        sa_lookup_context: Optional[uuid.UUID] = None,
+    ) -> None:
+        """What queries report for sockets the model secured (and connections
+        accepted on them): the model negotiates nothing itself, so by default
+        they report no flags. tokens=True hands out model token handles (when
+        the query asks with an access mask), which only wsapeer can close."""
+        context = sa_lookup_context.bytes_le if sa_lookup_context is not None else ffi.NULL
+        lib.wsapeer_model_set_peer_security(
+            int(flags), int(tokens), mm_sa_id, qm_sa_id, negotiation_winerror, context
+        )
+
+    @staticmethod
+    def token_closes(handle: int) -> int:
+        """How often a model token handle was closed: 0 while open, 1 when closed
+        properly; more is a double close. ValueError if the model never issued it."""
+        closes = lib.wsapeer_model_token_closes(handle)
+        if closes < 0:
+            raise ValueError(f"{handle:#x} is not a token the contract model issued")
+        return int(closes)
+
+    @staticmethod
+    def open_tokens() -> int:
+        """Model token handles issued and not yet closed."""
+        return int(lib.wsapeer_model_open_tokens())
+
+    @staticmethod
+    def impersonating() -> Optional[int]:
+        """The socket handle the calling thread impersonates the peer of, or None."""
+        sock = ffi.new("uint64_t *")
+        return int(sock[0]) if lib.wsapeer_model_impersonating(sock) else None
 
     def _freeze(self) -> None:
         self._frozen = _read_records()

@@ -1,0 +1,493 @@
+"""The rest of the family: socket security, delete, query, impersonation."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from typing import Any, Iterator, List, Optional, Tuple, Union
+
+from . import _errors
+from ._address import Peer, normalize_peer
+from ._enums import (
+    IPsecFlags,
+    SecurityInfoFlags,
+    SecurityProtocol,
+    SecuritySettingsFlags,
+    check_enum,
+    check_flags,
+)
+from ._socket import SocketLike, check_peer_family, handle_of, is_datagram, socket_kind
+from ._strings import encode_utf16
+from ._wsapeer import ffi, lib
+
+_SET_SECURITY = "WSASetSocketSecurity"
+_DELETE = "WSADeleteSocketPeerTargetName"
+_QUERY = "WSAQuerySocketSecurity"
+_IMPERSONATE = "WSAImpersonateSocketPeer"
+_REVERT = "WSARevertImpersonation"
+
+PeerArg = Union[None, Tuple[Any, ...]]
+
+
+def _check(status: int, function: str) -> None:
+    if status:
+        _errors.raise_status(status, function)
+
+
+class _Immutable:
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class SecuritySettings(_Immutable):
+    """SOCKET_SECURITY_SETTINGS with protocol DEFAULT: the settings most
+    applications should use (Windows picks IPsec and the policy)."""
+
+    __slots__ = ("_buffer", "_bytes", "_flags")
+
+    _flags: SecuritySettingsFlags
+    _buffer: Any
+    _bytes: bytes
+
+    def __init__(
+        self, flags: Union[SecuritySettingsFlags, int] = SecuritySettingsFlags.NONE
+    ) -> None:
+        checked = check_flags(flags, SecuritySettingsFlags, "flags")
+        buffer = ffi.new("uint64_t[1]")
+        _check(
+            lib.wsapeer_settings_marshal(
+                buffer, lib.WSAPEER_SETTINGS_SIZE, lib.WSAPEER_PROTOCOL_DEFAULT, checked, 0,
+                ffi.NULL, ffi.NULL, ffi.NULL, 0, ffi.NULL, 0, ffi.NULL, 0,
+            ),
+            "marshalling SOCKET_SECURITY_SETTINGS",
+        )  # fmt: skip
+        object.__setattr__(self, "_flags", checked)
+        object.__setattr__(self, "_buffer", buffer)
+        object.__setattr__(self, "_bytes", ffi.buffer(buffer, lib.WSAPEER_SETTINGS_SIZE)[:])
+
+    @property
+    def protocol(self) -> SecurityProtocol:
+        return SecurityProtocol.DEFAULT
+
+    @property
+    def flags(self) -> SecuritySettingsFlags:
+        return self._flags
+
+    def apply(self, sock: SocketLike) -> None:
+        """WSASetSocketSecurity(sock, self): once per socket, before bind or connect."""
+        _apply_settings(sock, self._buffer, lib.WSAPEER_SETTINGS_SIZE)
+
+    def __bytes__(self) -> bytes:
+        return self._bytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SecuritySettings):
+            return NotImplemented
+        return self._bytes == other._bytes
+
+    def __hash__(self) -> int:
+        return hash(self._bytes)
+
+    def __repr__(self) -> str:
+        if not self._flags:
+            return "SecuritySettings()"
+        return f"SecuritySettings(flags={self._flags!r})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (int(self._flags),))
+
+
+def _guid(value: object, what: str) -> Optional[bytes]:
+    if value is None:
+        return None
+    if not isinstance(value, uuid.UUID):
+        raise TypeError(f"{what} must be a uuid.UUID or None, not {type(value).__name__}")
+    return value.bytes_le  # GUID's memory layout
+
+
+def _credential(value: object, what: str) -> bytes:
+    if value is None:
+        return b""
+    return encode_utf16(value, what, lib.WSAPEER_MAX_STRING_BYTES // 2)
+
+
+class IPsecSettings(_Immutable):
+    """SOCKET_SECURITY_SETTINGS_IPSEC: IPsec policy keys and credentials.
+
+    The password is kept only in a C buffer, which is zeroed when the object
+    is released; it never appears in repr, str, exceptions or pickles (objects
+    holding one refuse to be pickled). Python's own str passed in cannot be
+    wiped: drop your references to it as soon as you can.
+    """
+
+    __slots__ = (
+        "_buffer", "_domain", "_flags", "_has_password", "_ipsec_flags", "_mm", "_protocol",
+        "_qm", "_size", "_user",
+    )  # fmt: skip
+
+    _protocol: SecurityProtocol
+    _flags: SecuritySettingsFlags
+    _ipsec_flags: IPsecFlags
+    _mm: Optional[uuid.UUID]
+    _qm: Optional[uuid.UUID]
+    _user: Optional[str]
+    _domain: Optional[str]
+    _has_password: bool
+    _buffer: Any
+    _size: int
+
+    def __init__(
+        self,
+        protocol: Union[SecurityProtocol, int] = SecurityProtocol.IPSEC,
+        flags: Union[SecuritySettingsFlags, int] = SecuritySettingsFlags.NONE,
+        ipsec_flags: Union[IPsecFlags, int] = IPsecFlags.NONE,
+        mm_policy_key: Optional[uuid.UUID] = None,
+        qm_policy_key: Optional[uuid.UUID] = None,
+        user_name: Optional[str] = None,
+        domain_name: Optional[str] = None,
+        password: Optional[str] = None,
+    ) -> None:
+        proto = check_enum(protocol, SecurityProtocol, "security protocol")
+        if proto == SecurityProtocol.DEFAULT:
+            raise ValueError(
+                "SOCKET_SECURITY_SETTINGS_IPSEC takes protocol IPSEC or IPSEC2 (Windows "
+                "documents DEFAULT as invalid here); use SecuritySettings for DEFAULT"
+            )
+        checked_flags = check_flags(flags, SecuritySettingsFlags, "flags")
+        checked_ipsec = check_flags(ipsec_flags, IPsecFlags, "ipsec_flags")
+        mm = _guid(mm_policy_key, "mm_policy_key")
+        qm = _guid(qm_policy_key, "qm_policy_key")
+        user = _credential(user_name, "user_name")
+        domain = _credential(domain_name, "domain_name")
+        secret = _credential(password, "password")
+        size = lib.wsapeer_settings_size(proto, len(user), len(domain), len(secret))
+        buffer = ffi.gc(lib.wsapeer_secret_alloc(size), lib.wsapeer_secret_free)
+        if buffer == ffi.NULL:
+            raise MemoryError("allocating SOCKET_SECURITY_SETTINGS_IPSEC")
+        _check(
+            lib.wsapeer_settings_marshal(
+                buffer, size, proto, checked_flags, checked_ipsec, mm or ffi.NULL,
+                qm or ffi.NULL, user or ffi.NULL, len(user), domain or ffi.NULL, len(domain),
+                secret or ffi.NULL, len(secret),
+            ),
+            "marshalling SOCKET_SECURITY_SETTINGS_IPSEC",
+        )  # fmt: skip
+        del secret
+        set_ = object.__setattr__
+        set_(self, "_protocol", proto)
+        set_(self, "_flags", checked_flags)
+        set_(self, "_ipsec_flags", checked_ipsec)
+        set_(self, "_mm", mm_policy_key)
+        set_(self, "_qm", qm_policy_key)
+        set_(self, "_user", user_name or None)
+        set_(self, "_domain", domain_name or None)
+        set_(self, "_has_password", bool(password))
+        set_(self, "_buffer", buffer)
+        set_(self, "_size", size)
+
+    protocol = property(lambda self: self._protocol)
+    flags = property(lambda self: self._flags)
+    ipsec_flags = property(lambda self: self._ipsec_flags)
+    mm_policy_key = property(lambda self: self._mm)
+    qm_policy_key = property(lambda self: self._qm)
+    user_name = property(lambda self: self._user)
+    domain_name = property(lambda self: self._domain)
+
+    @property
+    def has_password(self) -> bool:
+        return self._has_password
+
+    @property
+    def size(self) -> int:
+        """SecuritySettingsLen: 88 bytes and the strings."""
+        return self._size
+
+    def apply(self, sock: SocketLike) -> None:
+        """WSASetSocketSecurity(sock, self): once per socket, before bind or connect."""
+        _apply_settings(sock, self._buffer, self._size)
+
+    def __bytes__(self) -> bytes:
+        """The Windows structure, password included: handle with care."""
+        return bytes(ffi.buffer(self._buffer, self._size))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IPsecSettings):
+            return NotImplemented
+        mine = ffi.buffer(self._buffer, self._size)
+        theirs = ffi.buffer(other._buffer, other._size)
+        return self._size == other._size and mine[:] == theirs[:]
+
+    def __hash__(self) -> int:
+        return hash((self._protocol, self._flags, self._ipsec_flags, self._mm, self._qm,
+                     self._user, self._domain, self._has_password))  # fmt: skip
+
+    def __repr__(self) -> str:
+        parts = [f"protocol=SecurityProtocol.{self._protocol.name}"]
+        for name, value, default in (
+            ("flags", self._flags, 0), ("ipsec_flags", self._ipsec_flags, 0),
+            ("mm_policy_key", self._mm, None), ("qm_policy_key", self._qm, None),
+            ("user_name", self._user, None), ("domain_name", self._domain, None),
+        ):  # fmt: skip
+            if value != default:
+                parts.append(f"{name}={value!r}")
+        if self._has_password:
+            parts.append("password=<hidden>")
+        return f"IPsecSettings({', '.join(parts)})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        if self._has_password:
+            raise TypeError("IPsecSettings holding a password cannot be pickled")
+        return (
+            _unpickle_ipsec,
+            (int(self._protocol), int(self._flags), int(self._ipsec_flags), self._mm,
+             self._qm, self._user, self._domain),
+        )  # fmt: skip
+
+
+def _unpickle_ipsec(*args: Any) -> IPsecSettings:
+    return IPsecSettings(*args)
+
+
+def _apply_settings(sock: SocketLike, buffer: Any, size: int) -> None:
+    handle = handle_of(sock)
+    socket_kind(sock, _SET_SECURITY)
+    _check(lib.wsapeer_set_socket_security(handle, buffer, size), _SET_SECURITY)
+
+
+def set_socket_security(
+    sock: SocketLike, settings: Union[SecuritySettings, IPsecSettings, None] = None
+) -> None:
+    """Turns on secure sockets for sock (WSASetSocketSecurity).
+
+    Once per socket: a client before connect, a server before bind, UDP right
+    after the socket is created. settings=None sends SecuritySettings()
+    (protocol DEFAULT, no flags), which Windows treats as its defaults.
+    """
+    if settings is None:
+        settings = _DEFAULT_SETTINGS
+    elif not isinstance(settings, (SecuritySettings, IPsecSettings)):
+        raise TypeError(
+            f"settings must be SecuritySettings, IPsecSettings or None, "
+            f"not {type(settings).__name__}"
+        )
+    settings.apply(sock)
+
+
+_DEFAULT_SETTINGS = SecuritySettings()
+
+
+def _sockaddr(peer: Peer) -> Tuple[Any, int]:
+    buffer = ffi.new("uint64_t[4]")  # 32 bytes: room for a SOCKADDR_IN6
+    size = lib.wsapeer_sockaddr_marshal(
+        buffer, 32, peer.kind, peer.packed, peer.port, peer.flowinfo, peer.scope_id
+    )
+    if size < 0:
+        _errors.raise_status(size, "marshalling a sockaddr")
+    return buffer, size
+
+
+def delete_peer_target_name(sock: SocketLike, peer: Tuple[Any, ...]) -> None:
+    """Removes the target name set for a UDP peer (WSADeleteSocketPeerTargetName)."""
+    handle = handle_of(sock)
+    if peer is None:
+        raise ValueError("delete_peer_target_name needs the peer address whose name to remove")
+    normalized = normalize_peer(peer)
+    check_peer_family(socket_kind(sock, _DELETE), normalized)
+    buffer, size = _sockaddr(normalized)
+    _check(lib.wsapeer_delete_peer_target_name(handle, buffer, size), _DELETE)
+
+
+class SecurityInfo:
+    """What WSAQuerySocketSecurity reported. Owns the peer token handles.
+
+    Each token handle is closed exactly once: by close(), at the end of a
+    ``with`` block, or when the object is collected, whichever comes first.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_flags",
+        "_lock",
+        "_mm",
+        "_negotiation",
+        "_protocol",
+        "_qm",
+        "_sa_context",
+        "_tokens",
+    )  # fmt: skip
+
+    def __init__(self, info: Any) -> None:
+        self._lock = threading.Lock()
+        try:
+            self._protocol: Union[SecurityProtocol, int] = SecurityProtocol(info.protocol)
+        except ValueError:
+            self._protocol = info.protocol  # a protocol this wsapeer predates
+        self._flags = SecurityInfoFlags(info.flags)  # unknown bits kept
+        self._tokens: Optional[List[Any]] = [
+            ffi.gc(ffi.cast("void *", handle), lib.wsapeer_token_release) if handle else None
+            for handle in (info.application_token, info.machine_token)
+        ]
+        if info.ipsec2:
+            self._mm: Optional[int] = info.mm_sa_id
+            self._qm: Optional[int] = info.qm_sa_id
+            self._negotiation: Optional[int] = info.negotiation_winerror
+            self._sa_context: Optional[uuid.UUID] = uuid.UUID(
+                bytes_le=bytes(info.sa_lookup_context)
+            )
+        else:
+            self._mm = self._qm = self._negotiation = None
+            self._sa_context = None
+
+    @property
+    def protocol(self) -> Union[SecurityProtocol, int]:
+        return self._protocol
+
+    @property
+    def flags(self) -> SecurityInfoFlags:
+        return self._flags
+
+    @property
+    def secured(self) -> bool:
+        return bool(self._flags & SecurityInfoFlags.SECURED)
+
+    def _token(self, index: int) -> Optional[int]:
+        with self._lock:
+            if self._tokens is None:
+                raise ValueError("the SecurityInfo is closed; its token handles are gone")
+            token = self._tokens[index]
+            return None if token is None else int(ffi.cast("uintptr_t", token))
+
+    @property
+    def peer_application_token(self) -> Optional[int]:
+        """HANDLE of the peer application's access token, or None; owned by this object."""
+        return self._token(0)
+
+    @property
+    def peer_machine_token(self) -> Optional[int]:
+        """HANDLE of the peer machine's access token, or None; owned by this object."""
+        return self._token(1)
+
+    mm_sa_id = property(lambda self: self._mm, doc="IPSEC2 queries only, else None")
+    qm_sa_id = property(lambda self: self._qm, doc="IPSEC2 queries only, else None")
+    negotiation_winerror = property(lambda self: self._negotiation, doc="IPSEC2 only")
+    sa_lookup_context = property(lambda self: self._sa_context, doc="IPSEC2 only")
+
+    @property
+    def closed(self) -> bool:
+        return self._tokens is None
+
+    def close(self) -> None:
+        """Closes the token handles now (CloseHandle); later calls do nothing."""
+        with self._lock:
+            tokens, self._tokens = self._tokens, None
+        for token in tokens or ():
+            if token is not None:
+                ffi.release(token)
+
+    def __enter__(self) -> SecurityInfo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<SecurityInfo protocol={self._protocol!r} flags={self._flags!r}>"
+
+
+def query_socket_security(
+    sock: SocketLike,
+    peer: PeerArg = None,
+    access_mask: int = 0,
+    ipsec2: bool = False,
+) -> SecurityInfo:
+    """WSAQuerySocketSecurity: whether the connection is secured, and the peer's tokens.
+
+    TCP: call after connect/accept; peer is ignored. UDP: pass the peer.
+    access_mask (e.g. TOKEN_QUERY) asks for the peer's token handles, which
+    the returned SecurityInfo owns. ipsec2=True asks for the IPSEC2 fields.
+    """
+    handle = handle_of(sock)
+    if isinstance(access_mask, bool) or not isinstance(access_mask, int):
+        raise TypeError(f"access_mask must be an int, not {type(access_mask).__name__}")
+    if not 0 <= access_mask <= 0xFFFFFFFF:
+        raise ValueError(f"access_mask must be in 0..0xFFFFFFFF, got {access_mask}")
+    if not isinstance(ipsec2, bool):
+        raise TypeError(f"ipsec2 must be a bool, not {type(ipsec2).__name__}")
+    normalized = normalize_peer(peer)
+    check_peer_family(socket_kind(sock, _QUERY), normalized)
+    if is_datagram(sock) and normalized.kind == lib.WSAPEER_PEER_NONE:
+        raise _errors.WinsockError(
+            _errors.WSAEMSGSIZE, _QUERY, "a connectionless socket's query needs the peer"
+        )
+    template: Any = ffi.NULL
+    size = 0
+    if peer is not None or access_mask or ipsec2:
+        size = lib.WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_TEMPLATE_SIZE
+        template = ffi.new("uint64_t[]", (size + 7) // 8)
+        protocol = SecurityProtocol.IPSEC2 if ipsec2 else SecurityProtocol.DEFAULT
+        field_mask = 0x3 if ipsec2 else 0  # SOCKET_QUERY_IPSEC2_FIELD_MASK_MM_SA_ID | _QM_SA_ID
+        _check(
+            lib.wsapeer_query_template_marshal(
+                template, size, protocol, int(ipsec2), normalized.kind,
+                normalized.packed or ffi.NULL, normalized.port, normalized.flowinfo,
+                normalized.scope_id, access_mask, 0, field_mask,
+            ),
+            "marshalling SOCKET_SECURITY_QUERY_TEMPLATE",
+        )  # fmt: skip
+    out = ffi.new("wsapeer_query_info *")
+    _check(lib.wsapeer_query_socket_security(handle, template, size, int(ipsec2), out), _QUERY)
+    return SecurityInfo(out)
+
+
+_impersonation = threading.local()
+
+
+def impersonate_socket_peer(sock: SocketLike, peer: PeerArg = None) -> None:
+    """WSAImpersonateSocketPeer: the calling thread runs as the peer until
+    revert_impersonation(). Prefer the impersonate_peer() context manager."""
+    handle = handle_of(sock)
+    normalized = normalize_peer(peer)
+    check_peer_family(socket_kind(sock, _IMPERSONATE), normalized)
+    address: Any = ffi.NULL
+    size = 0
+    if normalized.kind != lib.WSAPEER_PEER_NONE:
+        address, size = _sockaddr(normalized)
+    elif is_datagram(sock):
+        raise _errors.WinsockError(
+            _errors.WSAEFAULT, _IMPERSONATE, "a connectionless socket needs the peer address"
+        )
+    _check(lib.wsapeer_impersonate_socket_peer(handle, address, size), _IMPERSONATE)
+    _impersonation.active = True
+
+
+def revert_impersonation() -> None:
+    """WSARevertImpersonation: the calling thread stops impersonating (a no-op
+    when it was not)."""
+    _impersonation.active = False
+    _check(lib.wsapeer_revert_impersonation(), _REVERT)
+
+
+@contextlib.contextmanager
+def impersonate_peer(sock: SocketLike, peer: PeerArg = None) -> Iterator[None]:
+    """Runs the block as the socket's peer, and reverts on the way out, exceptions
+    included.
+
+    Impersonation is per thread: only the thread that entered the block runs
+    as the peer, and it may not nest another impersonate_peer() inside.
+    """
+    if getattr(_impersonation, "active", False):
+        raise RuntimeError(
+            "this thread is already impersonating a socket peer; impersonate_peer() "
+            "does not nest (revert first)"
+        )
+    impersonate_socket_peer(sock, peer)
+    try:
+        yield
+    finally:
+        revert_impersonation()
