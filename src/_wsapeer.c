@@ -194,14 +194,16 @@ int wsapeer_close_token(uint64_t handle)
 {
     if (handle == 0)
         return WSAPEER_OK;
-    /* By who issued it, not by the switch: the block may have ended since. */
-    if (wsapeer_model_token_closes(handle) >= 0)
-        return wsapeer_model_close_token(handle);
 #ifdef _WIN32
+    /* Real handles, from Windows or from the model alike. */
     if (handle != (uint64_t)(uintptr_t)handle)
         return WSAPEER_E_ARGUMENT;
     return CloseHandle((HANDLE)(uintptr_t)handle) ? WSAPEER_OK : (int)GetLastError();
 #else
+    /* Only the model hands out tokens here; by who issued it, not by the
+     * switch, since the block may have ended since. */
+    if (wsapeer_model_token_closes(handle) >= 0)
+        return wsapeer_model_close_token(handle);
     return WSAPEER_E_UNSUPPORTED;
 #endif
 }

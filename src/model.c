@@ -290,12 +290,42 @@ static unsigned local_port(uint64_t sock)
     return 0;
 }
 
+static void drop_record(size_t i);
+
+/* Windows gives a socket no identity beyond its handle, which the next socket
+ * may reuse. A secured socket carries SO_EXCLUSIVEADDRUSE; a handle with a
+ * security record but without the option is a new socket, and the records
+ * of the old one are dropped. */
+static void forget_reused_handle(uint64_t sock)
+{
+#ifdef _WIN32
+    BOOL exclusive = FALSE;
+    int len = (int)sizeof exclusive;
+    size_t i;
+    int stale = 0;
+    if (getsockopt((SOCKET)sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (char *)&exclusive, &len) != 0)
+        return;
+    LOCK();
+    for (i = 0; i < record_count; i++)
+        if (records[i].head.sock == sock &&
+            records[i].head.function == WSAPEER_MODEL_SET_SOCKET_SECURITY && !exclusive)
+            stale = 1;
+    for (i = record_count; stale && i-- > 0;)
+        if (records[i].head.sock == sock)
+            drop_record(i);
+    UNLOCK();
+#else
+    (void)sock; /* the inode in socket_facts.ident tells sockets apart */
+#endif
+}
+
 /* The checks every call of the family documents. */
 static int check_socket(uint64_t sock, socket_facts *facts)
 {
     int err = inspect_socket(sock, facts);
     if (err)
         return err;
+    forget_reused_handle(sock);
     if (facts->family != WP_AF_INET && facts->family != WP_AF_INET6)
         return M_EAFNOSUPPORT;
     if (facts->stream < 0)
@@ -505,8 +535,11 @@ int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key)
 
 /* ---- tokens, the pretended peer, impersonation ------------------------ */
 
-/* Model tokens are odd multiples of 3 mod 4, which no Windows handle is
- * (handles are multiples of 4), so they are never mistaken for real ones. */
+/* The tokens the model hands out. On Windows they are real kernel handles
+ * (events standing in for access tokens), so that the caller's CloseHandle is
+ * real and a handle left open or closed twice shows. Elsewhere they are
+ * numbers no Windows handle can be (3 mod 4: handles are multiples of 4),
+ * closed through wsapeer_model_close_token, which counts. */
 #define TOKEN_BASE 0x4D000003u
 
 typedef struct {
@@ -535,6 +568,7 @@ static size_t impersonation_count, impersonation_cap;
 
 static uint64_t issue_token(void) /* lock held; 0 when out of memory */
 {
+    uint64_t value;
     if (token_count == token_cap) {
         size_t cap = token_cap ? 2 * token_cap : 16;
         token *grown = (token *)realloc(tokens, cap * sizeof *grown);
@@ -543,18 +577,41 @@ static uint64_t issue_token(void) /* lock held; 0 when out of memory */
         tokens = grown;
         token_cap = cap;
     }
-    tokens[token_count].value = TOKEN_BASE + 4 * (uint64_t)token_count;
+#ifdef _WIN32
+    {
+        HANDLE h = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (h == NULL)
+            return 0;
+        value = (uint64_t)(uintptr_t)h;
+    }
+#else
+    value = TOKEN_BASE + 4 * (uint64_t)token_count;
+#endif
+    tokens[token_count].value = value;
     tokens[token_count].closes = 0;
-    return tokens[token_count++].value;
+    token_count++;
+    return value;
 }
 
 static token *find_token(uint64_t value) /* lock held */
 {
-    uint64_t index;
-    if (value < TOKEN_BASE || (value - TOKEN_BASE) % 4)
-        return NULL;
-    index = (value - TOKEN_BASE) / 4;
-    return index < token_count ? &tokens[index] : NULL;
+    size_t i;
+    for (i = 0; i < token_count; i++)
+        if (tokens[i].value == value)
+            return &tokens[i];
+    return NULL;
+}
+
+/* Lock held. */
+static int closes_of(token *t)
+{
+#ifdef _WIN32
+    DWORD flags;
+    /* A closed handle is invalid (until Windows reuses its value). */
+    return GetHandleInformation((HANDLE)(uintptr_t)t->value, &flags) ? 0 : 1;
+#else
+    return t->closes;
+#endif
 }
 
 int wsapeer_model_token_closes(uint64_t value)
@@ -563,7 +620,7 @@ int wsapeer_model_token_closes(uint64_t value)
     token *t;
     LOCK();
     t = find_token(value);
-    closes = t ? t->closes : -1;
+    closes = t ? closes_of(t) : -1;
     UNLOCK();
     return closes;
 }
@@ -577,8 +634,12 @@ int wsapeer_model_close_token(uint64_t value)
     if (t == NULL) {
         status = M_INVALID_HANDLE;
     } else {
+#ifdef _WIN32
+        status = CloseHandle((HANDLE)(uintptr_t)value) ? 0 : M_INVALID_HANDLE;
+#else
         status = t->closes ? M_INVALID_HANDLE : 0;
         t->closes++;
+#endif
     }
     UNLOCK();
     return status;
@@ -589,7 +650,7 @@ size_t wsapeer_model_open_tokens(void)
     size_t i, open = 0;
     LOCK();
     for (i = 0; i < token_count; i++)
-        open += tokens[i].closes == 0;
+        open += closes_of(&tokens[i]) == 0;
     UNLOCK();
     return open;
 }
@@ -640,7 +701,7 @@ void wsapeer_model_reset(void)
     next_sequence = 1;
     /* Tokens stay known (a SecurityInfo may outlive the block and close
      * later); only their count restarts when none is open. */
-    for (i = 0; i < token_count && tokens[i].closes; i++)
+    for (i = 0; i < token_count && closes_of(&tokens[i]); i++)
         ;
     if (i == token_count) {
         free(tokens);
@@ -834,6 +895,15 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
                 return M_EMSGSIZE;
         }
     }
+#ifdef _WIN32
+    /* As Windows does ("WSASetSocketSecurity internally calls setsockopt with
+     * SO_EXCLUSIVEADDRUSE"); the model also reads it back to tell this socket
+     * from a later one that reuses its handle. */
+    {
+        BOOL on = TRUE;
+        setsockopt((SOCKET)sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on);
+    }
+#endif
     LOCK();
     /* "Can only be called once per socket", and before bind or connect. */
     if (find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||

@@ -6,7 +6,7 @@
  *
  * Prints one line per check and "N passed, N failed" last.
  */
-#include "sdk_reference.h"
+#include "sdk_security.h"
 
 #include "wsapeer.h"
 
@@ -37,6 +37,9 @@ static struct {
     size_t (*complete_pending)(size_t);
     size_t (*pending_count)(void);
     int (*associate)(uint64_t, void *, uintptr_t);
+    int (*set_peer_security)(uint32_t, int, uint64_t, uint64_t, uint32_t, const uint8_t *);
+    int (*token_closes)(uint64_t);
+    int (*impersonating)(uint64_t *);
 } dll;
 
 static int load_model_dll(void)
@@ -54,6 +57,9 @@ static int load_model_dll(void)
     GET(complete_pending, "wsapeer_model_complete_pending");
     GET(pending_count, "wsapeer_model_pending_count");
     GET(associate, "wsapeer_model_associate");
+    GET(set_peer_security, "wsapeer_model_set_peer_security");
+    GET(token_closes, "wsapeer_model_token_closes");
+    GET(impersonating, "wsapeer_model_impersonating");
 #undef GET
     return 1;
 }
@@ -112,7 +118,8 @@ static void test_marshal_matches_sdk(void)
     CHECK(wsapeer_ptn_size(0) == 0 && wsapeer_ptn_size(32768) == 0, "size limits");
 }
 
-static int record_equals(size_t index, SOCKET s, const void *bytes, size_t size)
+static int record_equals_fn(size_t index, SOCKET s, const void *bytes, size_t size,
+                           int function)
 {
     wsapeer_model_record head;
     uint8_t *buf = malloc(size + 1);
@@ -122,9 +129,14 @@ static int record_equals(size_t index, SOCKET s, const void *bytes, size_t size)
         return 0;
     }
     same = head.sock == (uint64_t)s && head.size == size &&
-           head.function == WSAPEER_MODEL_SET_PEER_TARGET_NAME && memcmp(buf, bytes, size) == 0;
+           head.function == function && memcmp(buf, bytes, size) == 0;
     free(buf);
     return same;
+}
+
+static int record_equals(size_t index, SOCKET s, const void *bytes, size_t size)
+{
+    return record_equals_fn(index, s, bytes, size, WSAPEER_MODEL_SET_PEER_TARGET_NAME);
 }
 
 /* A vector's SDK bytes, handed to Windows through the shim's call path. */
@@ -393,6 +405,287 @@ static void test_overlapped(void)
     CloseHandle(port);
 }
 
+
+/* ---- the rest of the family ------------------------------------------- */
+
+static const uint8_t *guid_bytes(const GUID *g) { return (const uint8_t *)g; }
+
+static uint8_t *shim_settings(const sdk_settings *t, size_t *size)
+{
+    size_t u = sdk_wlen(t->user) * 2, d = sdk_wlen(t->domain) * 2, p = sdk_wlen(t->password) * 2;
+    uint8_t *out;
+    *size = wsapeer_settings_size((uint32_t)t->protocol, u, d, p);
+    out = malloc(*size + 16);
+    if (out == NULL)
+        return NULL;
+    memset(out, 0xA5, *size + 16);
+    if (wsapeer_settings_marshal(out, *size, (uint32_t)t->protocol, t->flags, t->ipsec_flags,
+                                 t->mm ? guid_bytes(t->mm) : NULL, t->qm ? guid_bytes(t->qm) : NULL,
+                                 (const uint8_t *)t->user, u, (const uint8_t *)t->domain, d,
+                                 (const uint8_t *)t->password, p) != WSAPEER_OK) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static uint8_t *shim_template(const sdk_template *t, size_t *size)
+{
+    uint8_t address[16] = {0};
+    int kind = WSAPEER_PEER_NONE;
+    uint8_t *out;
+    if (t->peer.family == AF_INET) {
+        kind = WSAPEER_PEER_IPV4;
+        InetPtonA(AF_INET, t->peer.host, address);
+    } else if (t->peer.family == AF_INET6) {
+        kind = WSAPEER_PEER_IPV6;
+        InetPtonA(AF_INET6, t->peer.host, address);
+    }
+    *size = t->ipsec2 ? WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE : WSAPEER_QUERY_TEMPLATE_SIZE;
+    out = malloc(*size);
+    if (out == NULL)
+        return NULL;
+    memset(out, 0xA5, *size);
+    if (wsapeer_query_template_marshal(out, *size, (uint32_t)t->protocol, t->ipsec2, kind, address,
+                                       t->peer.port, (uint32_t)t->peer.flowinfo,
+                                       (uint32_t)t->peer.scope_id, t->access_mask, t->flags,
+                                       t->field_mask) != WSAPEER_OK) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void test_security_structures_match_sdk(void)
+{
+    size_t v;
+    for (v = 0; v < SDK_SETTINGS_COUNT; v++) {
+        size_t sdk_size, shim_size;
+        void *sdk = sdk_fill_settings(&sdk_settings_vectors[v], &sdk_size);
+        uint8_t *shim = shim_settings(&sdk_settings_vectors[v], &shim_size);
+        CHECK(sdk && shim && sdk_size == shim_size && memcmp(sdk, shim, sdk_size) == 0 &&
+                  shim[shim_size] == 0xA5,
+              "settings vector %u: the shim's bytes differ from the SDK's", (unsigned)v);
+        free(sdk);
+        free(shim);
+    }
+    for (v = 0; v < SDK_TEMPLATE_COUNT; v++) {
+        size_t sdk_size, shim_size;
+        void *sdk = sdk_fill_template(&sdk_template_vectors[v], &sdk_size);
+        uint8_t *shim = shim_template(&sdk_template_vectors[v], &shim_size);
+        CHECK(sdk && shim && sdk_size == shim_size && memcmp(sdk, shim, sdk_size) == 0,
+              "template vector %u: the shim's bytes differ from the SDK's", (unsigned)v);
+        free(sdk);
+        free(shim);
+    }
+    for (v = 0; v < SDK_INFO_COUNT; v++) {
+        const sdk_info *t = &sdk_info_vectors[v];
+        size_t size;
+        void *sdk = sdk_fill_info(t, &size);
+        wsapeer_query_info info;
+        CHECK(sdk && wsapeer_query_info_parse(sdk, size, &info) == WSAPEER_OK &&
+                  info.protocol == (uint32_t)t->protocol && info.flags == t->flags &&
+                  info.application_token == t->app && info.machine_token == t->machine &&
+                  info.ipsec2 == t->ipsec2 &&
+                  (!t->ipsec2 || (info.mm_sa_id == t->mm && info.qm_sa_id == t->qm &&
+                                  info.negotiation_winerror == t->negotiation &&
+                                  memcmp(info.sa_lookup_context, t->context, 16) == 0)),
+              "info vector %u: parsed fields differ from the SDK's", (unsigned)v);
+        free(sdk);
+    }
+}
+
+static size_t find_record(int function, SOCKET s)
+{
+    size_t i, n = dll.record_count();
+    wsapeer_model_record head;
+    for (i = 0; i < n; i++)
+        if (dll.record_get(i, &head, NULL, 0) == WSAPEER_OK && head.function == function &&
+            head.sock == (uint64_t)s)
+            return i;
+    return (size_t)-1;
+}
+
+static void test_set_socket_security(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), other, server;
+    const sdk_settings *ipsec = &sdk_settings_vectors[4];
+    size_t size, sdk_size;
+    uint8_t *buf = shim_settings(ipsec, &size);
+    void *sdk = sdk_fill_settings(ipsec, &sdk_size);
+    size_t at;
+
+    dll.reset();
+    CHECK(wsapeer_set_socket_security((uint64_t)s, buf, size) == 0, "IPsec settings accepted");
+    at = find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, s);
+    CHECK(at != (size_t)-1 && record_equals_fn(at, s, sdk, sdk_size,
+                                               WSAPEER_MODEL_SET_SOCKET_SECURITY),
+          "the model received the SDK's SOCKET_SECURITY_SETTINGS_IPSEC bytes");
+    CHECK(wsapeer_set_socket_security((uint64_t)s, NULL, 0) == WSAEINVAL,
+          "a second WSASetSocketSecurity on one socket: WSAEINVAL");
+    closesocket(s);
+
+    s = socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
+    CHECK(wsapeer_set_socket_security((uint64_t)s, NULL, 0) == 0, "NULL settings: defaults");
+    closesocket(s);
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(wsapeer_set_socket_security((uint64_t)s, buf, 7) == WSAEMSGSIZE,
+          "settings shorter than SOCKET_SECURITY_SETTINGS: WSAEMSGSIZE");
+    CHECK(wsapeer_set_socket_security((uint64_t)s, buf, 87) == WSAEMSGSIZE,
+          "IPsec settings shorter than their header: WSAEMSGSIZE");
+    /* The structure's 4 bytes of tail padding overlap AllStrings: 5 short is short. */
+    CHECK(wsapeer_set_socket_security((uint64_t)s, buf, size - 5) == WSAEMSGSIZE,
+          "IPsec settings shorter than their strings: WSAEMSGSIZE");
+    buf[0] = 3;
+    CHECK(wsapeer_set_socket_security((uint64_t)s, buf, size) == WSAEINVAL,
+          "protocol out of range: WSAEINVAL");
+    buf[0] = 1;
+    CHECK(wsapeer_set_socket_security((uint64_t)0x7ffc, buf, size) == WSAENOTSOCK,
+          "not a socket: WSAENOTSOCK");
+    {
+        struct sockaddr_in addr;
+        memset(&addr, 0, sizeof addr);
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(bind(s, (struct sockaddr *)&addr, sizeof addr) == 0, "bind");
+        CHECK(wsapeer_set_socket_security((uint64_t)s, buf, size) == WSAEINVAL,
+              "after bind: WSAEINVAL (security must come first)");
+    }
+    closesocket(s);
+    other = connected_pair(SOCK_STREAM, &server);
+    CHECK(wsapeer_set_socket_security((uint64_t)other, buf, size) == WSAEISCONN,
+          "after connect: WSAEISCONN");
+    closesocket(other);
+    closesocket(server);
+    free(buf);
+    free(sdk);
+}
+
+static void test_delete_peer_target_name(void)
+{
+    SOCKET s = socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
+    const sdk_vector *peer = &sdk_vectors[2]; /* 2001:db8::1 port 500 */
+    uint8_t addr[32];
+    int len;
+    uint8_t address[16];
+
+    dll.reset();
+    InetPtonA(AF_INET6, peer->host, address);
+    len = wsapeer_sockaddr_marshal(addr, sizeof addr, WSAPEER_PEER_IPV6, address, peer->port, 0, 0);
+    CHECK(len == 28, "sockaddr_in6 is 28 bytes (%d)", len);
+    CHECK(shim_set(s, peer) == 0 && shim_set(s, &sdk_vectors[6]) == 0, "two UDP peers named");
+    CHECK(wsapeer_delete_peer_target_name((uint64_t)s, addr, (size_t)len) == 0, "delete accepted");
+    CHECK(find_record(WSAPEER_MODEL_SET_PEER_TARGET_NAME, s) != (size_t)-1 &&
+              dll.record_count() == 2,
+          "the other peer's name stays, the delete is recorded");
+    CHECK(wsapeer_delete_peer_target_name((uint64_t)s, addr, (size_t)len) == WSAEINVAL,
+          "delete of a peer without a name: WSAEINVAL");
+    CHECK(wsapeer_delete_peer_target_name((uint64_t)s, NULL, 28) == WSAEFAULT,
+          "NULL PeerAddr: WSAEFAULT");
+    CHECK(wsapeer_delete_peer_target_name((uint64_t)s, addr, 27) == WSAEMSGSIZE,
+          "short PeerAddr: WSAEMSGSIZE");
+    addr[0] = AF_IPX;
+    CHECK(wsapeer_delete_peer_target_name((uint64_t)s, addr, 28) == WSAEAFNOSUPPORT,
+          "PeerAddr family AF_IPX: WSAEAFNOSUPPORT");
+    closesocket(s);
+}
+
+static void test_query_socket_security(void)
+{
+    SOCKET listener = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), client, server;
+    SOCKET udp = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    struct sockaddr_in addr;
+    int len = sizeof addr;
+    wsapeer_query_info info;
+    size_t size;
+    uint8_t *tmpl;
+    uint8_t context[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+
+    dll.reset();
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(wsapeer_set_socket_security((uint64_t)listener, NULL, 0) == 0, "secure the listener");
+    bind(listener, (struct sockaddr *)&addr, sizeof addr);
+    listen(listener, 1);
+    getsockname(listener, (struct sockaddr *)&addr, &len);
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(connect(client, (struct sockaddr *)&addr, sizeof addr) == 0, "connect");
+    server = accept(listener, NULL, NULL);
+
+    CHECK(wsapeer_query_socket_security((uint64_t)client, NULL, 0, 0, &info) == 0 &&
+              info.flags == 0,
+          "a socket never secured reports no flags");
+    CHECK(wsapeer_query_socket_security((uint64_t)server, NULL, 0, 0, &info) == 0 &&
+              info.flags == 0 && info.application_token == 0,
+          "a secured socket reports what the model pretends (nothing by default)");
+
+    dll.set_peer_security(SOCKET_INFO_CONNECTION_SECURED | SOCKET_INFO_CONNECTION_ENCRYPTED, 1,
+                          77, 78, 13801, context);
+    tmpl = shim_template(&sdk_template_vectors[3], &size); /* IPSEC2, access mask 8 */
+    /* Asked as if for a v1 answer: the model wants 64 bytes, says so with
+     * WSAEFAULT (TCP), and the shim retries with what it asked for. */
+    CHECK(wsapeer_query_socket_security((uint64_t)server, tmpl, size, 0, &info) == 0 &&
+              info.ipsec2 && info.mm_sa_id == 77 && info.qm_sa_id == 78 &&
+              info.negotiation_winerror == 13801 && memcmp(info.sa_lookup_context, context, 16) == 0,
+          "size probe retried: IPSEC2 fields read");
+    CHECK(info.flags == 3 && info.application_token && info.machine_token,
+          "flags and two token handles");
+    CHECK(dll.token_closes(info.application_token) == 0 &&
+              dll.token_closes(info.machine_token) == 0,
+          "tokens open until closed");
+    CHECK(wsapeer_close_token(info.application_token) == 0 &&
+              wsapeer_close_token(info.machine_token) == 0,
+          "tokens closed with CloseHandle");
+    CHECK(dll.token_closes(info.application_token) == 1 &&
+              dll.token_closes(info.machine_token) == 1,
+          "tokens are closed");
+    CHECK(wsapeer_close_token(info.application_token) != 0, "a second close fails");
+    free(tmpl);
+
+    /* UDP: the template is required; the probe answers WSAEMSGSIZE. */
+    CHECK(wsapeer_query_socket_security((uint64_t)udp, NULL, 0, 0, &info) == WSAEMSGSIZE,
+          "UDP without a template: WSAEMSGSIZE");
+    tmpl = shim_template(&sdk_template_vectors[1], &size); /* IPv4 peer, v1 */
+    CHECK(wsapeer_query_socket_security((uint64_t)udp, tmpl, size, 0, &info) == 0 &&
+              info.flags == 0,
+          "UDP socket never secured: no flags");
+    CHECK(wsapeer_query_socket_security((uint64_t)udp, tmpl, 100, 0, &info) == WSAEMSGSIZE,
+          "UDP template shorter than the structure: WSAEMSGSIZE");
+    free(tmpl);
+    closesocket(client);
+    closesocket(server);
+    closesocket(listener);
+    closesocket(udp);
+}
+
+static void test_impersonation(void)
+{
+    SOCKET client, server, udp = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    uint64_t who = 0;
+    uint8_t addr[32], address[4] = {192, 0, 2, 1};
+    int len = wsapeer_sockaddr_marshal(addr, sizeof addr, WSAPEER_PEER_IPV4, address, 500, 0, 0);
+
+    dll.reset();
+    client = connected_pair(SOCK_STREAM, &server);
+    CHECK(wsapeer_impersonate_socket_peer((uint64_t)server, NULL, 0) == 0,
+          "impersonate a connected TCP peer");
+    CHECK(dll.impersonating(&who) == 1 && who == (uint64_t)server,
+          "this thread impersonates that socket's peer");
+    CHECK(wsapeer_revert_impersonation() == 0 && dll.impersonating(NULL) == 0, "reverted");
+    CHECK(wsapeer_revert_impersonation() == 0, "revert without impersonation: no action, success");
+    CHECK(wsapeer_impersonate_socket_peer((uint64_t)udp, NULL, 0) == WSAEFAULT,
+          "UDP without PeerAddr: WSAEFAULT");
+    CHECK(wsapeer_impersonate_socket_peer((uint64_t)udp, addr, 15) == WSAEMSGSIZE,
+          "UDP with a short PeerAddr: WSAEMSGSIZE");
+    CHECK(len == 16 && wsapeer_impersonate_socket_peer((uint64_t)udp, addr, 16) == 0,
+          "UDP with a PeerAddr");
+    wsapeer_revert_impersonation();
+    closesocket(client);
+    closesocket(server);
+    closesocket(udp);
+}
+
 int main(void)
 {
     WSADATA wsa;
@@ -409,6 +702,11 @@ int main(void)
     test_documented_errors();
     test_backend_switch();
     test_overlapped();
+    test_security_structures_match_sdk();
+    test_set_socket_security();
+    test_delete_peer_target_name();
+    test_query_socket_security();
+    test_impersonation();
     WSACleanup();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
