@@ -228,6 +228,29 @@ void *wsapeer_secret_alloc(size_t size)
     return p + SECRET_HEADER;
 }
 
+/* Zeroes a secret buffer, header and all, in a way the compiler may not drop
+ * as a dead store. */
+static void wipe(uint8_t *p, size_t size)
+{
+#ifdef _WIN32
+    SecureZeroMemory(p, size);
+#else
+    volatile uint8_t *v = p;
+    size_t i;
+    for (i = 0; i < size; i++)
+        v[i] = 0;
+#endif
+}
+
+void wsapeer_secret_wipe(void *buffer)
+{
+    size_t size;
+    if (buffer == NULL)
+        return;
+    memcpy(&size, (uint8_t *)buffer - SECRET_HEADER, sizeof size);
+    wipe((uint8_t *)buffer, size);
+}
+
 void wsapeer_secret_free(void *buffer)
 {
     uint8_t *p;
@@ -236,17 +259,7 @@ void wsapeer_secret_free(void *buffer)
         return;
     p = (uint8_t *)buffer - SECRET_HEADER;
     memcpy(&size, p, sizeof size);
-#ifdef _WIN32
-    SecureZeroMemory(p, SECRET_HEADER + size);
-#else
-    {
-        /* volatile: a zeroing the compiler may not drop as a dead store. */
-        volatile uint8_t *v = p;
-        size_t i;
-        for (i = 0; i < SECRET_HEADER + size; i++)
-            v[i] = 0;
-    }
-#endif
+    wipe(p, SECRET_HEADER + size);
     free(p);
 }
 

@@ -86,7 +86,6 @@ int wsapeer_model_enabled(void)
 
 typedef struct {
     wsapeer_model_record head;
-    uint64_t ident; /* tells a socket from a later one with the same handle */
     uint8_t *bytes;
 } record;
 
@@ -112,7 +111,7 @@ static uint64_t current_thread(void)
 static int same_key(const record *r, int function, uint64_t sock, uint64_t ident,
                     const uint8_t *bytes, size_t size, size_t key_offset, size_t key_size)
 {
-    if (r->head.function != function || r->head.sock != sock || r->ident != ident)
+    if (r->head.function != function || r->head.sock != sock || r->head.ident != ident)
         return 0;
     if (key_size == 0)
         return 1;
@@ -163,7 +162,7 @@ static int remember(int function, uint64_t sock, uint64_t ident, const void *dat
     records[record_count].head.function = function;
     records[record_count].head.thread = current_thread();
     records[record_count].head.size = size;
-    records[record_count].ident = ident;
+    records[record_count].head.ident = ident;
     records[record_count].bytes = copy;
     record_count++;
     return 0;
@@ -174,7 +173,7 @@ static const record *find_record(int function, uint64_t sock, uint64_t ident)
     size_t i;
     for (i = 0; i < record_count; i++)
         if (records[i].head.function == function && records[i].head.sock == sock &&
-            records[i].ident == ident)
+            records[i].head.ident == ident)
             return &records[i];
     return NULL;
 }
@@ -937,7 +936,7 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
     for (i = 0; i < record_count; i++) {
         const record *r = &records[i];
         if (r->head.function == WSAPEER_MODEL_SET_PEER_TARGET_NAME && r->head.sock == sock &&
-            r->ident == facts.ident && memcmp(r->bytes + PTN_ADDRESS, addr, size) == 0 &&
+            r->head.ident == facts.ident && memcmp(r->bytes + PTN_ADDRESS, addr, size) == 0 &&
             is_zero(r->bytes + PTN_ADDRESS + size, ADDRESS_SIZE - size))
             break;
     }
@@ -969,7 +968,7 @@ static int accepted_from_secured(uint64_t sock, const socket_facts *facts)
         socket_facts listener;
         if (r->head.function != WSAPEER_MODEL_SET_SOCKET_SECURITY || r->head.sock == sock)
             continue;
-        if (inspect_socket(r->head.sock, &listener) == 0 && listener.ident == r->ident &&
+        if (inspect_socket(r->head.sock, &listener) == 0 && listener.ident == r->head.ident &&
             listener.stream && !listener.connected && listener.family == facts->family &&
             local_port(r->head.sock) == port)
             return 1;

@@ -135,6 +135,7 @@ int wsapeer_query_info_parse(const uint8_t *buf, size_t size, wsapeer_query_info
 
 /* Buffers that may hold a password: zeroed before they are freed. */
 void *wsapeer_secret_alloc(size_t size);
+void wsapeer_secret_wipe(void *buffer);
 void wsapeer_secret_free(void *buffer);
 
 /* ---- calls (_wsapeer.c): WSAPEER_OK, a WSA error code, or
@@ -170,9 +171,12 @@ const char *wsapeer_strerror(int status);
 #define WSAPEER_MODEL_IMMEDIATE 0
 #define WSAPEER_MODEL_PEND 1
 
+/* ident tells a socket from a later one that reuses its handle: the inode
+ * on POSIX, 0 on Windows (where sockets have no such identity). */
 typedef struct {
     uint64_t sequence;
     uint64_t sock;
+    uint64_t ident;
     int function;
     uint64_t thread;
     size_t size;

@@ -22,6 +22,8 @@ tests.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -54,6 +56,9 @@ class ModelRecord(NamedTuple):
     handle: int
     thread: int
     data: bytes
+    #: Tells a socket from a later one reusing its handle: the inode on POSIX,
+    #: 0 on Windows.
+    ident: int = 0
 
 
 def _read_records() -> List[ModelRecord]:
@@ -72,6 +77,7 @@ def _read_records() -> List[ModelRecord]:
                 head.sock,
                 head.thread,
                 ffi.buffer(data, head.size)[:],
+                head.ident,
             )
         )
     return out
@@ -90,19 +96,29 @@ class ContractModel:
         return list(self._frozen) if self._frozen is not None else _read_records()
 
     def peer_target_names(self, sock: SocketLike) -> List[PeerTargetName]:
-        """The targets set on sock (by handle), decoded from the bytes received."""
-        handle = handle_of(sock)
+        """The targets set on sock and still in force, decoded from the bytes received."""
         return [
             PeerTargetName.from_bytes(r.data)
-            for r in self.records
-            if r.handle == handle and r.function == "WSASetSocketPeerTargetName"
+            for r in self._of(sock)
+            if r.function == "WSASetSocketPeerTargetName"
+        ]
+
+    def _of(self, sock: SocketLike) -> List[ModelRecord]:
+        """The records of this socket, not of an earlier one with the same handle."""
+        handle = handle_of(sock)
+        try:
+            ident = os.fstat(handle).st_ino if sys.platform != "win32" else 0
+        except OSError:
+            ident = None
+        return [
+            r for r in self.records if r.handle == handle and (ident is None or r.ident == ident)
         ]
 
     def calls(self, sock: Optional[SocketLike] = None) -> List[str]:
         """The functions accepted, oldest first (for sock only, if given): to check
         call order, e.g. that WSASetSocketSecurity came first."""
-        handle = None if sock is None else handle_of(sock)
-        return [r.function for r in self.records if handle is None or r.handle == handle]
+        records = self.records if sock is None else self._of(sock)
+        return [r.function for r in records]
 
     def pretend_peer(
         self,
