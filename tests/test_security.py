@@ -443,3 +443,14 @@ def test_family_unsupported_off_windows():
         pytest.raises(wsapeer.UnsupportedPlatformError),
     ):
         wsapeer.delete_peer_target_name(u, ("192.0.2.1", 500))
+
+
+def test_secure_client_secures_first(model):
+    with socket.socket() as s:
+        wsapeer.secure_client(s, "host/server.example.com")
+        assert model.calls(s) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
+        assert model.peer_target_names(s) == [wsapeer.PeerTargetName("host/server.example.com")]
+    with socket.socket() as s:
+        with pytest.raises(ValueError, match="must not be empty"):
+            wsapeer.secure_client(s, "")
+        assert model.calls(s) == []  # nothing half done

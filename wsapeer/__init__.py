@@ -23,6 +23,7 @@ from ._security import (
     impersonate_socket_peer,
     query_socket_security,
     revert_impersonation,
+    secure_client,
     set_socket_security,
 )
 from ._target import PeerTargetName, set_peer_target_name
@@ -46,6 +47,7 @@ __all__ = [
     "impersonate_socket_peer",
     "query_socket_security",
     "revert_impersonation",
+    "secure_client",
     "set_peer_target_name",
     "set_socket_security",
 ]

@@ -19,6 +19,7 @@ from ._enums import (
 )
 from ._socket import SocketLike, check_peer_family, handle_of, is_datagram, socket_kind
 from ._strings import encode_utf16
+from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
 
 _SET_SECURITY = "WSASetSocketSecurity"
@@ -280,6 +281,23 @@ def set_socket_security(
 
 
 _DEFAULT_SETTINGS = SecuritySettings()
+
+
+def secure_client(
+    sock: SocketLike,
+    target_name: str,
+    settings: Union[SecuritySettings, IPsecSettings, None] = None,
+    protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
+) -> None:
+    """A TCP client's calls before connect, in the order Windows' sample makes
+    them: WSASetSocketSecurity, then WSASetSocketPeerTargetName.
+
+    The target name is validated before either call, so a bad name never
+    leaves a socket secured but unnamed.
+    """
+    target = PeerTargetName(target_name, None, protocol)
+    set_socket_security(sock, settings)
+    target.apply(sock)
 
 
 def _sockaddr(peer: Peer) -> Tuple[Any, int]:

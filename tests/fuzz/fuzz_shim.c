@@ -84,17 +84,79 @@ static void fuzz_marshal(const uint8_t *data, size_t size)
     free(name);
 }
 
+/* Every model call on an exact-size copy of the input: the model must read
+ * only what the length allows. */
 static void fuzz_model(const uint8_t *data, size_t size)
 {
-    uint8_t *copy = malloc(size ? size : 1);
+    uint8_t *copy;
+    uint64_t sock;
     int status;
-    memcpy(copy, data, size);
-    status = wsapeer_model_set_peer_target_name((uint64_t)((size & 1) ? udp : tcp), copy, size,
-                                                NULL, NULL);
-    if (status == 0 && size < WSAPEER_PTN_HEADER_SIZE)
-        fail();
+    uint8_t info[64];
+    size_t info_len;
+
+    if (size == 0)
+        return;
+    sock = (uint64_t)((data[0] & 1) ? udp : tcp);
+    copy = malloc(size);
+    memcpy(copy, data + 1, size - 1);
+    size--;
+    switch ((data[0] >> 1) % 5) {
+    case 0:
+        status = wsapeer_model_set_peer_target_name(sock, copy, size, NULL, NULL);
+        if (status == 0 && size < WSAPEER_PTN_HEADER_SIZE)
+            fail();
+        break;
+    case 1:
+        status = wsapeer_model_set_socket_security(sock, copy, size, NULL, NULL);
+        if (status == 0 && size < WSAPEER_SETTINGS_SIZE)
+            fail();
+        break;
+    case 2:
+        (void)wsapeer_model_delete_peer_target_name(sock, copy, size, NULL, NULL);
+        break;
+    case 3:
+        info_len = (data[0] >> 4) * 4;
+        status = wsapeer_model_query_socket_security(sock, copy, size, info, &info_len, NULL,
+                                                     NULL);
+        if (info_len > sizeof info)
+            fail();
+        break;
+    default:
+        (void)wsapeer_model_impersonate_socket_peer(sock, copy, size);
+        (void)wsapeer_model_revert_impersonation();
+        break;
+    }
     wsapeer_model_reset();
     free(copy);
+}
+
+/* Settings and query templates: never write past what they were given. */
+static void fuzz_security_marshal(const uint8_t *data, size_t size)
+{
+    size_t u, d, p, need;
+    uint8_t *out, key[16] = {0}, address[16] = {0};
+    if (size < 8)
+        return;
+    memcpy(key, data, size < 16 ? size : 16);
+    memcpy(address, data, size < 16 ? size : 16);
+    u = data[1] % 8 * 2;
+    d = data[2] % 8 * 2;
+    p = data[3] % 8 * 2;
+    need = wsapeer_settings_size(data[0] % 4, u, d, p);
+    out = malloc(need ? need : 1);
+    if (need && u + d + p <= size) {
+        if (wsapeer_settings_marshal(out, need, data[0] % 4, data[4], data[5], data[6] & 1 ? key : NULL,
+                                     NULL, data, u, data, d, data, p) == WSAPEER_OK &&
+            need < WSAPEER_SETTINGS_SIZE)
+            fail();
+    }
+    free(out);
+    need = data[7] & 1 ? WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE : WSAPEER_QUERY_TEMPLATE_SIZE;
+    out = malloc(need);
+    (void)wsapeer_query_template_marshal(out, need, data[0] % 4, data[7] & 1, data[6] % 8, address,
+                                         data[1], data[2], data[3], data[4], data[5] & 1,
+                                         data[5] & 2);
+    free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -105,12 +167,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size == 0)
         return 0;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         fuzz_parse(data + 1, size - 1);
         break;
     case 1:
         fuzz_marshal(data + 1, size - 1);
+        break;
+    case 2:
+        fuzz_security_marshal(data + 1, size - 1);
         break;
     default:
         fuzz_model(data + 1, size - 1);
