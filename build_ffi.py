@@ -30,7 +30,7 @@ ffibuilder.set_source(
     '#include "wsapeer.h"\n',
     sources=[os.path.join(SRC, name) for name in ("_wsapeer.c", "marshal.c", "model.c")],
     include_dirs=[SRC],
-    depends=[os.path.join(SRC, name) for name in ("wsapeer.h", "model.h", "win_layout.h")],
+    depends=[os.path.join(SRC, name) for name in ("wsapeer.h", "model.h", "win_layout.h", "byte_order.h")],
     libraries=["ws2_32", "fwpuclnt"] if sys.platform == "win32" else [],
     py_limited_api=True,
 )

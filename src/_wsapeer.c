@@ -7,15 +7,6 @@
  * its own as a translation unit; it never includes Python.h (cffi's
  * generated module does that).
  */
-#ifdef _WIN32
-#  ifndef _WIN32_WINNT
-#    define _WIN32_WINNT 0x0601
-#  endif
-#  ifndef WIN32_LEAN_AND_MEAN
-#    define WIN32_LEAN_AND_MEAN
-#  endif
-#endif
-
 #include "wsapeer.h"
 #include "model.h"
 #include "win_layout.h"

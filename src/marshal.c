@@ -5,17 +5,9 @@
  * offset of the real SDK type (win_layout.h) in the byte order Windows uses,
  * whatever the host's, and every padding byte is zero.
  */
-#ifdef _WIN32
-#  ifndef _WIN32_WINNT
-#    define _WIN32_WINNT 0x0601
-#  endif
-#  ifndef WIN32_LEAN_AND_MEAN
-#    define WIN32_LEAN_AND_MEAN
-#  endif
-#endif
-
 #include "wsapeer.h"
 #include "win_layout.h"
+#include "byte_order.h"
 
 #include <string.h>
 
@@ -47,57 +39,6 @@ WP_ASSERT(OFF_IN6(sin6_port) == 10 && OFF_IN6(sin6_flowinfo) == 12, in6_head);
 WP_ASSERT(OFF_IN6(sin6_addr) == 16 && OFF_IN6(sin6_scope_id) == 32, in6_tail);
 WP_ASSERT(SIZE_IN(sin_addr) == 4 && SIZE_IN6(sin6_addr) == 16, addr_sizes);
 WP_ASSERT(WP_AF_INET == 2 && WP_AF_INET6 == 23, families);
-
-static void put_le16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-/* Ports and IPv6 flowinfo travel in network byte order. */
-static void put_be16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_le16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint32_t get_be16(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 8 | (uint32_t)p[1];
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
-}
 
 /* Writes a Windows SOCKADDR_IN/SOCKADDR_IN6 at dst, which the caller zeroed
  * (NONE leaves it all zero); returns the size written or a negative status. */
@@ -416,11 +357,6 @@ int wsapeer_query_template_marshal(void *out, size_t out_size, uint32_t protocol
         put_le32(p + OFF_QT(FieldMask), field_mask);
     }
     return WSAPEER_OK;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 int wsapeer_query_info_parse(const uint8_t *buf, size_t size, wsapeer_query_info *out)

@@ -6,17 +6,9 @@
  * into the extension (used only after wsapeer_model_enable(1)), and, with
  * model_dll.c, as a drop-in fwpuclnt.dll for Wine.
  */
-#ifdef _WIN32
-#  ifndef _WIN32_WINNT
-#    define _WIN32_WINNT 0x0601
-#  endif
-#  ifndef WIN32_LEAN_AND_MEAN
-#    define WIN32_LEAN_AND_MEAN
-#  endif
-#endif
-
 #include "model.h"
 #include "win_layout.h"
+#include "byte_order.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -728,27 +720,6 @@ void wsapeer_model_reset(void)
 
 /* ---- the calls -------------------------------------------------------- */
 
-static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static int is_zero(const uint8_t *p, size_t n)
 {
     size_t i;
@@ -761,7 +732,7 @@ static int is_zero(const uint8_t *p, size_t n)
 /* Address and port of a Windows sockaddr both zero (the documented UDP error). */
 static int zero_peer(const uint8_t *addr)
 {
-    uint32_t family = le16(addr);
+    uint32_t family = get_le16(addr);
     if (family == WP_AF_INET)
         return is_zero(addr + offsetof(wp_sockaddr_in, sin_port), 2) &&
                is_zero(addr + offsetof(wp_sockaddr_in, sin_addr), 4);
@@ -780,7 +751,7 @@ static int check_sockaddr(const uint8_t *addr, size_t len)
         return M_EFAULT;
     if (len < 2)
         return M_EMSGSIZE;
-    family = le16(addr);
+    family = get_le16(addr);
     if (family == WP_AF_INET)
         return len < sizeof(wp_sockaddr_in) ? M_EMSGSIZE : 0;
     if (family == WP_AF_INET6)
@@ -790,7 +761,7 @@ static int check_sockaddr(const uint8_t *addr, size_t len)
 
 static size_t sockaddr_size(const uint8_t *addr)
 {
-    return le16(addr) == WP_AF_INET ? sizeof(wp_sockaddr_in) : sizeof(wp_sockaddr_in6);
+    return get_le16(addr) == WP_AF_INET ? sizeof(wp_sockaddr_in) : sizeof(wp_sockaddr_in6);
 }
 
 /* Lock held on entry, released on return: completes an accepted call. */
@@ -832,15 +803,15 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
         return M_EFAULT;
     if (len < PTN_HEADER)
         return M_EMSGSIZE;
-    protocol = le32(p + offsetof(wp_peer_target_name, SecurityProtocol));
+    protocol = get_le32(p + offsetof(wp_peer_target_name, SecurityProtocol));
     if (protocol > WSAPEER_PROTOCOL_IPSEC2)
         return M_EINVAL;
-    declared = le32(p + PTN_NAME_LEN);
+    declared = get_le32(p + PTN_NAME_LEN);
     /* Code units for DEFAULT/IPSEC, bytes for IPSEC2 (facts file). */
     name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (size_t)declared : 2 * (size_t)declared;
     if (len - offsetof(wp_peer_target_name, AllStrings) < name_bytes)
         return M_EMSGSIZE;
-    family = le16(p + PTN_ADDRESS);
+    family = get_le16(p + PTN_ADDRESS);
     if (family != 0 && family != WP_AF_INET && family != WP_AF_INET6)
         return M_EAFNOSUPPORT;
     if (facts.connected)
@@ -877,18 +848,18 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
         uint32_t protocol;
         if (len < sizeof(wp_security_settings))
             return M_EMSGSIZE;
-        protocol = le32(p + offsetof(wp_security_settings, SecurityProtocol));
+        protocol = get_le32(p + offsetof(wp_security_settings, SecurityProtocol));
         if (protocol > WSAPEER_PROTOCOL_IPSEC2 ||
-            (le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))
+            (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))
             return M_EINVAL;
         if (protocol != WSAPEER_PROTOCOL_DEFAULT) {
             uint32_t user, domain, password;
             if (len < sizeof(wp_security_settings_ipsec))
                 return M_EMSGSIZE;
-            user = le32(p + SETI(UserNameStringLen));
-            domain = le32(p + SETI(DomainNameStringLen));
-            password = le32(p + SETI(PasswordStringLen));
-            if ((le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 || password % 2)
+            user = get_le32(p + SETI(UserNameStringLen));
+            domain = get_le32(p + SETI(DomainNameStringLen));
+            password = get_le32(p + SETI(PasswordStringLen));
+            if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 || password % 2)
                 return M_EINVAL;
             if ((uint64_t)user + domain + password > len - SETI(AllStrings))
                 return M_EMSGSIZE;
@@ -1004,15 +975,15 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     } else {
         if (tmpl_len < sizeof(wp_query_template))
             return M_EMSGSIZE;
-        protocol = le32(t + QT(SecurityProtocol));
+        protocol = get_le32(t + QT(SecurityProtocol));
         if (protocol > WSAPEER_PROTOCOL_IPSEC2)
             return M_EINVAL;
         if (!facts.stream) {
-            uint32_t family = le16(t + QT(PeerAddress));
+            uint32_t family = get_le16(t + QT(PeerAddress));
             if (family != WP_AF_INET && family != WP_AF_INET6)
                 return M_EAFNOSUPPORT;
         }
-        access_mask = le32(t + QT(PeerTokenAccessMask));
+        access_mask = get_le32(t + QT(PeerTokenAccessMask));
         ipsec2 = protocol == WSAPEER_PROTOCOL_IPSEC2 &&
                  tmpl_len >= sizeof(wp_query_template_ipsec2);
     }
@@ -1028,18 +999,18 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     secured = find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
               (facts.stream && facts.connected && accepted_from_secured(sock, &facts));
     memset(out, 0, need);
-    put32(out + QI(SecurityProtocol), protocol);
+    put_le32(out + QI(SecurityProtocol), protocol);
     /* The model negotiates nothing: a socket it never secured is in the clear. */
-    put32(out + QI(Flags), secured ? peer.flags : 0);
+    put_le32(out + QI(Flags), secured ? peer.flags : 0);
     if (secured && peer.issue_tokens && access_mask != 0) {
         uint64_t app = issue_token(), machine = issue_token();
-        put64(out + QI(PeerApplicationAccessTokenHandle), app);
-        put64(out + QI(PeerMachineAccessTokenHandle), machine);
+        put_le64(out + QI(PeerApplicationAccessTokenHandle), app);
+        put_le64(out + QI(PeerMachineAccessTokenHandle), machine);
     }
     if (ipsec2 && secured) {
-        put64(out + QI(MmSaId), peer.mm_sa_id);
-        put64(out + QI(QmSaId), peer.qm_sa_id);
-        put32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
+        put_le64(out + QI(MmSaId), peer.mm_sa_id);
+        put_le64(out + QI(QmSaId), peer.qm_sa_id);
+        put_le32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
         memcpy(out + QI(SaLookupContext), peer.context, sizeof peer.context);
     }
     *info_len = need;

@@ -9,10 +9,17 @@
 
 #ifdef _WIN32
 
-/* The secure-socket prototypes need Vista; mstcpip.h before ws2tcpip.h, as
- * Microsoft's sample does. */
-#if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0600
-#error "wsapeer needs _WIN32_WINNT >= 0x0600 (define it before any include)"
+/* The secure-socket prototypes need Vista (IPSEC2 names need 7); mstcpip.h
+ * before ws2tcpip.h, as Microsoft's sample does. Include this header before
+ * any Windows header. */
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601
+#endif
+#if _WIN32_WINNT < 0x0600
+#error "wsapeer needs _WIN32_WINNT >= 0x0600"
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
 #endif
 #include <winsock2.h>
 #include <mstcpip.h>

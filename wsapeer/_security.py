@@ -17,6 +17,7 @@ from ._enums import (
     check_enum,
     check_flags,
 )
+from ._immutable import Immutable
 from ._socket import SocketLike, check_peer_family, handle_of, is_datagram, socket_kind
 from ._strings import encode_utf16
 from ._target import PeerTargetName
@@ -36,17 +37,7 @@ def _check(status: int, function: str) -> None:
         _errors.raise_status(status, function)
 
 
-class _Immutable:
-    __slots__ = ()
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-
-class SecuritySettings(_Immutable):
+class SecuritySettings(Immutable):
     """SOCKET_SECURITY_SETTINGS with protocol DEFAULT: the settings most
     applications should use (Windows picks IPsec and the policy)."""
 
@@ -118,7 +109,7 @@ def _credential(value: object, what: str) -> bytes:
     return encode_utf16(value, what, lib.WSAPEER_MAX_STRING_BYTES // 2)
 
 
-class IPsecSettings(_Immutable):
+class IPsecSettings(Immutable):
     """SOCKET_SECURITY_SETTINGS_IPSEC: IPsec policy keys and credentials.
 
     The password is kept only in a C buffer, which is zeroed when the object

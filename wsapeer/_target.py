@@ -8,6 +8,7 @@ from typing import Any, Optional, Tuple, Union
 from . import _errors
 from ._address import Peer, PeerTuple, normalize_peer
 from ._enums import SecurityProtocol, check_enum
+from ._immutable import Immutable
 from ._socket import SocketLike, check_target, handle_of
 from ._strings import encode_utf16
 from ._wsapeer import ffi, lib
@@ -25,7 +26,7 @@ def _encode_name(name: object) -> bytes:
     return encode_utf16(name, "target_name", lib.WSAPEER_MAX_NAME_UNITS)
 
 
-class PeerTargetName:
+class PeerTargetName(Immutable):
     """An immutable SOCKET_PEER_TARGET_NAME, marshalled once in C.
 
     ``bytes(t)`` is exactly what Windows receives; ``t.apply(sock)`` hands that
@@ -168,12 +169,6 @@ class PeerTargetName:
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self._name, self.peer, int(self._protocol)))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
 
 
 def set_peer_target_name(
