@@ -28,7 +28,7 @@ ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "wsapeer._wsapeer",
     '#include "wsapeer.h"\n',
-    sources=[os.path.join(SRC, name) for name in ("_wsapeer.c", "marshal.c", "model.c")],
+    sources=[os.path.join(SRC, name) for name in ("_wsapeer.c", "marshal.c", "model.c", "overlapped.c")],
     include_dirs=[SRC],
     depends=[os.path.join(SRC, name) for name in ("wsapeer.h", "model.h", "win_layout.h", "byte_order.h")],
     libraries=["ws2_32", "fwpuclnt"] if sys.platform == "win32" else [],

@@ -349,27 +349,36 @@ static int completion_mode = WSAPEER_MODEL_IMMEDIATE;
 typedef struct {
     LPWSAOVERLAPPED ov;
     LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
+    DWORD error;
 } apc_call;
 
 static VOID CALLBACK run_completion_routine(ULONG_PTR param)
 {
     apc_call call = *(apc_call *)param;
     free((void *)param);
-    call.routine(0, 0, call.ov, 0);
+    call.routine(call.error, 0, call.ov, 0);
 }
 
-/* What Winsock does when an overlapped operation succeeds. Lock not held. */
-static void complete(const operation *op, HANDLE port, ULONG_PTR key)
+#define STATUS_SUCCESS_ 0
+#define STATUS_PENDING_ 0x103
+#define STATUS_CANCELLED_ 0xC0000120u /* WSAGetOverlappedResult: WSA_OPERATION_ABORTED */
+#define WSA_OPERATION_ABORTED_ 995
+
+/* What Winsock does when an overlapped operation completes with NTSTATUS
+ * status and Winsock error error (0 and 0 for success). Lock not held. */
+static void complete(const operation *op, HANDLE port, ULONG_PTR key, ULONG_PTR status,
+                     DWORD error)
 {
     ULONG_PTR event = (ULONG_PTR)op->ov->hEvent;
 
-    op->ov->Internal = 0; /* STATUS_SUCCESS */
+    op->ov->Internal = status;
     op->ov->InternalHigh = 0;
     if (op->routine != NULL) {
         apc_call *call = (apc_call *)malloc(sizeof *call);
         if (call != NULL) {
             call->ov = op->ov;
             call->routine = op->routine;
+            call->error = error;
             if (!QueueUserAPC(run_completion_routine, op->thread, (ULONG_PTR)call))
                 free(call);
         }
@@ -424,16 +433,31 @@ static int finish_overlapped(uint64_t sock, void *overlapped, void *routine)
             pending = grown;
             pending_cap = cap;
         }
-        op.ov->Internal = 0x103; /* STATUS_PENDING, as WSAGetOverlappedResult expects */
+        op.ov->Internal = STATUS_PENDING_; /* as WSAGetOverlappedResult expects */
         pending[pending_count++] = op;
         UNLOCK();
         return M_IO_PENDING;
     }
     find_port(sock, &port, &key);
     UNLOCK();
-    complete(&op, port, key);
+    complete(&op, port, key, STATUS_SUCCESS_, 0);
     if (op.thread)
         CloseHandle(op.thread);
+    return 0;
+}
+
+/* Takes the pending operation for overlapped out of the list. Lock held. */
+static int take_pending(void *overlapped, operation *out)
+{
+    size_t i;
+    for (i = 0; i < pending_count; i++) {
+        if (pending[i].ov == (LPWSAOVERLAPPED)overlapped || overlapped == NULL) {
+            *out = pending[i];
+            memmove(&pending[i], &pending[i + 1], (pending_count - i - 1) * sizeof *pending);
+            pending_count--;
+            return 1;
+        }
+    }
     return 0;
 }
 #endif /* _WIN32 */
@@ -474,16 +498,13 @@ size_t wsapeer_model_complete_pending(size_t max)
         HANDLE port;
         ULONG_PTR key;
         LOCK();
-        if (pending_count == 0) {
+        if (!take_pending(NULL, &op)) {
             UNLOCK();
             break;
         }
-        op = pending[0];
-        memmove(pending, pending + 1, (pending_count - 1) * sizeof *pending);
-        pending_count--;
         find_port(op.sock, &port, &key);
         UNLOCK();
-        complete(&op, port, key);
+        complete(&op, port, key, STATUS_SUCCESS_, 0);
         if (op.thread)
             CloseHandle(op.thread);
         done++;
@@ -491,6 +512,31 @@ size_t wsapeer_model_complete_pending(size_t max)
     return done;
 #else
     (void)max;
+    return 0;
+#endif
+}
+
+int wsapeer_model_cancel(void *overlapped)
+{
+#ifdef _WIN32
+    operation op;
+    HANDLE port;
+    ULONG_PTR key;
+    if (overlapped == NULL)
+        return 0;
+    LOCK();
+    if (!take_pending(overlapped, &op)) {
+        UNLOCK();
+        return 0; /* like CancelIoEx's ERROR_NOT_FOUND: nothing in flight */
+    }
+    find_port(op.sock, &port, &key);
+    UNLOCK();
+    complete(&op, port, key, STATUS_CANCELLED_, WSA_OPERATION_ABORTED_);
+    if (op.thread)
+        CloseHandle(op.thread);
+    return 1;
+#else
+    (void)overlapped;
     return 0;
 #endif
 }

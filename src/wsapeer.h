@@ -160,6 +160,54 @@ void wsapeer_token_release(void *handle);
 /* A sentence for one of the shim's own (negative) status codes. */
 const char *wsapeer_strerror(int status);
 
+/* ---- overlapped operations and batches (overlapped.c) ----
+ * An operation owns its OVERLAPPED, its event and a copy of its input until
+ * Windows is done with them. Off Windows (the model only) it completes at
+ * once. Functions are the WSAPEER_MODEL_* numbers 1 to 4. */
+#define WSAPEER_OP_EVENT 0
+#define WSAPEER_OP_ROUTINE 1
+#define WSAPEER_IO_PENDING 997
+#define WSAPEER_IO_INCOMPLETE 996
+#define WSAPEER_OPERATION_ABORTED 995
+#define WSAPEER_E_THREAD -7
+#define WSAPEER_INFINITE 4294967295
+
+typedef struct wsapeer_op wsapeer_op;
+
+/* NULL when out of memory or for an unknown function / mode. */
+wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_t size,
+                           int mode);
+/* Issues the call: 0 (completed or failed at once: see wsapeer_op_result),
+ * WSAPEER_IO_PENDING, or a negative shim status. Once per operation. */
+int wsapeer_op_start(wsapeer_op *op);
+int wsapeer_op_done(wsapeer_op *op);
+/* Waits (alertably: completion routines run) up to timeout_ms or
+ * WSAPEER_INFINITE: 1 done, 0 timed out, WSAPEER_E_THREAD for a routine-mode
+ * operation waited on by a thread other than the one that started it. */
+int wsapeer_op_wait(wsapeer_op *op, uint32_t timeout_ms);
+/* The call's status once done (0 or a WSA code), WSAPEER_IO_INCOMPLETE before. */
+int wsapeer_op_result(wsapeer_op *op);
+/* A query's answer, once done with status 0; ownership of the token handles
+ * passes to the caller (at most once: later calls see no tokens). */
+int wsapeer_op_query_info(wsapeer_op *op, wsapeer_query_info *out);
+/* Asks for cancellation: 1 if the operation was in flight. */
+int wsapeer_op_cancel(wsapeer_op *op);
+/* The event (a HANDLE) signalled at completion, 0 off Windows. */
+uintptr_t wsapeer_op_event(wsapeer_op *op);
+/* Drops the caller's reference. An operation still in flight is cancelled;
+ * its memory is freed only once Windows has finished with it. */
+void wsapeer_op_release(wsapeer_op *op);
+/* Operations allocated and not yet freed, in this process. */
+size_t wsapeer_op_live(void);
+
+/* Issues n calls in one loop (overlapped on Windows), then waits for all of
+ * them up to timeout_ms; results[i] gets each status (0 or a WSA code;
+ * WSAPEER_OPERATION_ABORTED for those cancelled at the timeout). Inputs are
+ * copied. Returns 0, or a negative shim status when nothing was issued. */
+int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
+                  const void *const *inputs, const size_t *sizes, int *results,
+                  uint32_t timeout_ms);
+
 /* ---- the contract model of Fwpuclnt (model.c). Off unless switched on:
  * wsapeer_model_enable(1) routes every call of this process to it. ---- */
 #define WSAPEER_MODEL_SET_PEER_TARGET_NAME 1
@@ -207,6 +255,9 @@ int wsapeer_model_impersonating(uint64_t *sock);
 int wsapeer_model_set_completion(int mode);
 /* Completes up to max pended operations, oldest first; returns how many. */
 size_t wsapeer_model_complete_pending(size_t max);
+/* Completes the pended operation for this OVERLAPPED as cancelled (the
+ * model's CancelIoEx); 1 if there was one (Windows only). */
+int wsapeer_model_cancel(void *overlapped);
 size_t wsapeer_model_pending_count(void);
 /* Tells the model that sock is associated with completion port port (a
  * HANDLE) under key, as CreateIoCompletionPort does (Windows only). */

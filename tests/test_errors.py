@@ -25,7 +25,10 @@ def test_documented_codes(code, name, err):
     assert isinstance(exc, OSError) and isinstance(exc, wsapeer.WsapeerError)
     text = str(exc)
     assert text.startswith(f"[Errno {err}] WSASetSocketPeerTargetName failed: {name} ({code}): ")
-    assert WSA_ERRORS[code].meaning in text
+    from wsapeer._errors import FUNCTION_MEANINGS
+
+    meaning = FUNCTION_MEANINGS.get(("WSASetSocketPeerTargetName", code), WSA_ERRORS[code].meaning)
+    assert text.endswith(meaning)
 
 
 def test_isconn_message_is_the_documented_one():
@@ -58,3 +61,10 @@ def test_shim_status_mapping():
         raise_status(lib.WSAPEER_E_ARGUMENT, "f")
     with pytest.raises(wsapeer.WsapeerError, match="without reporting an error code"):
         raise_status(lib.WSAPEER_E_INTERNAL, "f")
+
+
+def test_function_specific_meanings():
+    assert "zero peer" in str(WinsockError(10022, "WSASetSocketPeerTargetName"))
+    assert "only once per socket" in str(WinsockError(10022, "WSASetSocketSecurity"))
+    assert "no target name was set" in str(WinsockError(10022, "WSADeleteSocketPeerTargetName"))
+    assert str(WinsockError(10022, "WSAQuerySocketSecurity")).endswith("SOCK_STREAM/SOCK_DGRAM.")

@@ -1,11 +1,21 @@
-"""The typing stub of the compiled module names exactly what the module has."""
+"""The typing stub of the compiled module is the one the header generates, and
+names exactly what the compiled module has."""
 
 import ast
 import pathlib
+import runpy
 
 from wsapeer._wsapeer import lib
 
-STUB = pathlib.Path(__file__).parent.parent / "wsapeer" / "_wsapeer.pyi"
+ROOT = pathlib.Path(__file__).parent.parent
+STUB = ROOT / "wsapeer" / "_wsapeer.pyi"
+
+
+def test_stub_is_generated_from_the_header():
+    generator = runpy.run_path(str(ROOT / "tools" / "generate_stub.py"))
+    assert STUB.read_text(encoding="utf-8") == generator["render"](), (
+        "run python tools/generate_stub.py"
+    )
 
 
 def test_stub_matches_compiled_module():

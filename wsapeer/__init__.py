@@ -14,17 +14,21 @@ from ._errors import (
     WinsockErrorInfo,
     WsapeerError,
 )
+from ._overlapped import Operation, apply_many
 from ._security import (
     IPsecSettings,
     SecurityInfo,
     SecuritySettings,
     delete_peer_target_name,
+    delete_peer_target_name_async,
     impersonate_peer,
     impersonate_socket_peer,
     query_socket_security,
+    query_socket_security_async,
     revert_impersonation,
     secure_client,
     set_socket_security,
+    set_socket_security_async,
 )
 from ._target import PeerTargetName, set_peer_target_name
 
@@ -32,6 +36,7 @@ __all__ = [
     "WSA_ERRORS",
     "IPsecFlags",
     "IPsecSettings",
+    "Operation",
     "PeerTargetName",
     "SecurityInfo",
     "SecurityInfoFlags",
@@ -42,14 +47,18 @@ __all__ = [
     "WinsockError",
     "WinsockErrorInfo",
     "WsapeerError",
+    "apply_many",
     "delete_peer_target_name",
+    "delete_peer_target_name_async",
     "impersonate_peer",
     "impersonate_socket_peer",
     "query_socket_security",
+    "query_socket_security_async",
     "revert_impersonation",
     "secure_client",
     "set_peer_target_name",
     "set_socket_security",
+    "set_socket_security_async",
 ]
 
 __version__ = "0.1.0.dev0"

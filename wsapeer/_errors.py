@@ -15,6 +15,15 @@ class WinsockErrorInfo(NamedTuple):
 
 #: The codes of the reference pages' error tables, with their documented meaning.
 WSA_ERRORS: dict[int, WinsockErrorInfo] = {
+    995: WinsockErrorInfo(
+        "WSA_OPERATION_ABORTED",
+        _errno.ECANCELED,
+        "The overlapped operation was cancelled (the socket closed, or the operation "
+        "cancelled or timed out).",
+    ),
+    996: WinsockErrorInfo(
+        "WSA_IO_INCOMPLETE", None, "The overlapped operation has not completed yet."
+    ),
     997: WinsockErrorInfo(
         "WSA_IO_PENDING", None, "An overlapped operation was started and will complete later."
     ),
@@ -28,8 +37,7 @@ WSA_ERRORS: dict[int, WinsockErrorInfo] = {
         "WSAEINVAL",
         _errno.EINVAL,
         "An invalid parameter was passed: the socket is not AF_INET/AF_INET6 with "
-        "SOCK_STREAM/SOCK_DGRAM, or a connectionless socket was given a zero peer "
-        "address and port.",
+        "SOCK_STREAM/SOCK_DGRAM.",
     ),
     10038: WinsockErrorInfo(
         "WSAENOTSOCK", _errno.ENOTSOCK, "The descriptor passed is not a valid socket."
@@ -55,6 +63,32 @@ WSA_ERRORS: dict[int, WinsockErrorInfo] = {
     ),
     10107: WinsockErrorInfo(
         "WSASYSCALLFAILURE", None, "A system call that should never fail has failed."
+    ),
+}
+
+#: What a reference page adds to a code's meaning for its own function.
+FUNCTION_MEANINGS: "dict[tuple[str, int], str]" = {
+    ("WSASetSocketPeerTargetName", 10022): (
+        "An invalid parameter was passed: the socket is not AF_INET/AF_INET6 with "
+        "SOCK_STREAM/SOCK_DGRAM, or a connectionless socket was given a zero peer "
+        "address and port."
+    ),
+    ("WSASetSocketSecurity", 10022): (
+        "An invalid parameter was passed: the socket is not AF_INET/AF_INET6 with "
+        "SOCK_STREAM/SOCK_DGRAM, or the settings hold an incorrect value. Security can "
+        "be set only once per socket, and before bind or connect."
+    ),
+    ("WSADeleteSocketPeerTargetName", 10022): (
+        "An invalid parameter was passed: the socket is not AF_INET/AF_INET6 with "
+        "SOCK_STREAM/SOCK_DGRAM, or no target name was set for that peer."
+    ),
+    ("WSAQuerySocketSecurity", 10040): (
+        "A buffer passed was too small: a socket that is not TCP needs a query "
+        "template naming the peer."
+    ),
+    ("WSAImpersonateSocketPeer", 10014): (
+        "The system detected an invalid address pointer: a connectionless socket needs "
+        "the peer address."
     ),
 }
 
@@ -87,7 +121,8 @@ class WinsockError(WsapeerError):
             text = f"{function} failed with Winsock error {winerror}"
             code = None
         else:
-            text = f"{function} failed: {info.name} ({winerror}): {info.meaning}"
+            meaning = FUNCTION_MEANINGS.get((function, winerror), info.meaning)
+            text = f"{function} failed: {info.name} ({winerror}): {meaning}"
             code = info.errno
         if detail:
             text = f"{text} ({detail})"

@@ -19,6 +19,7 @@ from ._enums import (
 )
 from ._immutable import Immutable
 from ._socket import SocketLike, check_peer_family, handle_of, is_datagram, socket_kind
+from ._overlapped import Operation, start
 from ._strings import encode_utf16
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
@@ -71,9 +72,18 @@ class SecuritySettings(Immutable):
     def flags(self) -> SecuritySettingsFlags:
         return self._flags
 
+    @property
+    def size(self) -> int:
+        """SecuritySettingsLen: sizeof(SOCKET_SECURITY_SETTINGS)."""
+        return int(lib.WSAPEER_SETTINGS_SIZE)
+
     def apply(self, sock: SocketLike) -> None:
         """WSASetSocketSecurity(sock, self): once per socket, before bind or connect."""
         _apply_settings(sock, self._buffer, lib.WSAPEER_SETTINGS_SIZE)
+
+    def apply_async(self, sock: SocketLike, routine: bool = False) -> Operation[None]:
+        """Starts WSASetSocketSecurity(sock, self) with an OVERLAPPED kept in C."""
+        return _apply_settings_async(sock, self._buffer, lib.WSAPEER_SETTINGS_SIZE, routine)
 
     def __bytes__(self) -> bytes:
         return self._bytes
@@ -204,6 +214,12 @@ class IPsecSettings(Immutable):
         """WSASetSocketSecurity(sock, self): once per socket, before bind or connect."""
         _apply_settings(sock, self._buffer, self._size)
 
+    def apply_async(self, sock: SocketLike, routine: bool = False) -> Operation[None]:
+        """Starts WSASetSocketSecurity(sock, self) with an OVERLAPPED kept in C (which
+        copies the settings, password included, and wipes nothing of that copy
+        but frees it with the operation)."""
+        return _apply_settings_async(sock, self._buffer, self._size, routine)
+
     def __bytes__(self) -> bytes:
         """The Windows structure, password included: handle with care."""
         return bytes(ffi.buffer(self._buffer, self._size))
@@ -252,6 +268,27 @@ def _apply_settings(sock: SocketLike, buffer: Any, size: int) -> None:
     _check(lib.wsapeer_set_socket_security(handle, buffer, size), _SET_SECURITY)
 
 
+def _apply_settings_async(
+    sock: SocketLike, buffer: Any, size: int, routine: bool
+) -> Operation[None]:
+    handle = handle_of(sock)
+    socket_kind(sock, _SET_SECURITY)
+    return start(lib.WSAPEER_MODEL_SET_SOCKET_SECURITY, handle, buffer, size, routine)
+
+
+def _settings(
+    settings: Union[SecuritySettings, IPsecSettings, None],
+) -> Union[SecuritySettings, IPsecSettings]:
+    if settings is None:
+        return _DEFAULT_SETTINGS
+    if not isinstance(settings, (SecuritySettings, IPsecSettings)):
+        raise TypeError(
+            f"settings must be SecuritySettings, IPsecSettings or None, "
+            f"not {type(settings).__name__}"
+        )
+    return settings
+
+
 def set_socket_security(
     sock: SocketLike, settings: Union[SecuritySettings, IPsecSettings, None] = None
 ) -> None:
@@ -261,14 +298,16 @@ def set_socket_security(
     after the socket is created. settings=None sends SecuritySettings()
     (protocol DEFAULT, no flags), which Windows treats as its defaults.
     """
-    if settings is None:
-        settings = _DEFAULT_SETTINGS
-    elif not isinstance(settings, (SecuritySettings, IPsecSettings)):
-        raise TypeError(
-            f"settings must be SecuritySettings, IPsecSettings or None, "
-            f"not {type(settings).__name__}"
-        )
-    settings.apply(sock)
+    _settings(settings).apply(sock)
+
+
+def set_socket_security_async(
+    sock: SocketLike,
+    settings: Union[SecuritySettings, IPsecSettings, None] = None,
+    routine: bool = False,
+) -> Operation[None]:
+    """set_socket_security with an OVERLAPPED kept in C: returns the Operation."""
+    return _settings(settings).apply_async(sock, routine)
 
 
 _DEFAULT_SETTINGS = SecuritySettings()
@@ -301,15 +340,28 @@ def _sockaddr(peer: Peer) -> Tuple[Any, int]:
     return buffer, size
 
 
-def delete_peer_target_name(sock: SocketLike, peer: Tuple[Any, ...]) -> None:
-    """Removes the target name set for a UDP peer (WSADeleteSocketPeerTargetName)."""
+def _delete_args(sock: SocketLike, peer: Tuple[Any, ...]) -> Tuple[int, Any, int]:
     handle = handle_of(sock)
     if peer is None:
         raise ValueError("delete_peer_target_name needs the peer address whose name to remove")
     normalized = normalize_peer(peer)
     check_peer_family(socket_kind(sock, _DELETE), normalized)
     buffer, size = _sockaddr(normalized)
+    return handle, buffer, size
+
+
+def delete_peer_target_name(sock: SocketLike, peer: Tuple[Any, ...]) -> None:
+    """Removes the target name set for a UDP peer (WSADeleteSocketPeerTargetName)."""
+    handle, buffer, size = _delete_args(sock, peer)
     _check(lib.wsapeer_delete_peer_target_name(handle, buffer, size), _DELETE)
+
+
+def delete_peer_target_name_async(
+    sock: SocketLike, peer: Tuple[Any, ...], routine: bool = False
+) -> Operation[None]:
+    """delete_peer_target_name with an OVERLAPPED kept in C: returns the Operation."""
+    handle, buffer, size = _delete_args(sock, peer)
+    return start(lib.WSAPEER_MODEL_DELETE_PEER_TARGET_NAME, handle, buffer, size, routine)
 
 
 class SecurityInfo:
@@ -409,18 +461,9 @@ class SecurityInfo:
         return f"<SecurityInfo protocol={self._protocol!r} flags={self._flags!r}>"
 
 
-def query_socket_security(
-    sock: SocketLike,
-    peer: PeerArg = None,
-    access_mask: int = 0,
-    ipsec2: bool = False,
-) -> SecurityInfo:
-    """WSAQuerySocketSecurity: whether the connection is secured, and the peer's tokens.
-
-    TCP: call after connect/accept; peer is ignored. UDP: pass the peer.
-    access_mask (e.g. TOKEN_QUERY) asks for the peer's token handles, which
-    the returned SecurityInfo owns. ipsec2=True asks for the IPSEC2 fields.
-    """
+def _query_args(
+    sock: SocketLike, peer: PeerArg, access_mask: int, ipsec2: bool
+) -> Tuple[int, Any, int]:
     handle = handle_of(sock)
     if isinstance(access_mask, bool) or not isinstance(access_mask, int):
         raise TypeError(f"access_mask must be an int, not {type(access_mask).__name__}")
@@ -434,24 +477,60 @@ def query_socket_security(
         raise _errors.WinsockError(
             _errors.WSAEMSGSIZE, _QUERY, "a connectionless socket's query needs the peer"
         )
-    template: Any = ffi.NULL
-    size = 0
-    if peer is not None or access_mask or ipsec2:
-        size = lib.WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_TEMPLATE_SIZE
-        template = ffi.new("uint64_t[]", (size + 7) // 8)
-        protocol = SecurityProtocol.IPSEC2 if ipsec2 else SecurityProtocol.DEFAULT
-        field_mask = 0x3 if ipsec2 else 0  # SOCKET_QUERY_IPSEC2_FIELD_MASK_MM_SA_ID | _QM_SA_ID
-        _check(
-            lib.wsapeer_query_template_marshal(
-                template, size, protocol, int(ipsec2), normalized.kind,
-                normalized.packed or ffi.NULL, normalized.port, normalized.flowinfo,
-                normalized.scope_id, access_mask, 0, field_mask,
-            ),
-            "marshalling SOCKET_SECURITY_QUERY_TEMPLATE",
-        )  # fmt: skip
+    if peer is None and not access_mask and not ipsec2:
+        return handle, ffi.NULL, 0  # TCP's default information
+    size = lib.WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_TEMPLATE_SIZE
+    template = ffi.new("uint64_t[]", (size + 7) // 8)
+    protocol = SecurityProtocol.IPSEC2 if ipsec2 else SecurityProtocol.DEFAULT
+    field_mask = 0x3 if ipsec2 else 0  # SOCKET_QUERY_IPSEC2_FIELD_MASK_MM_SA_ID | _QM_SA_ID
+    _check(
+        lib.wsapeer_query_template_marshal(
+            template, size, protocol, int(ipsec2), normalized.kind,
+            normalized.packed or ffi.NULL, normalized.port, normalized.flowinfo,
+            normalized.scope_id, access_mask, 0, field_mask,
+        ),
+        "marshalling SOCKET_SECURITY_QUERY_TEMPLATE",
+    )  # fmt: skip
+    return handle, template, size
+
+
+def query_socket_security(
+    sock: SocketLike,
+    peer: PeerArg = None,
+    access_mask: int = 0,
+    ipsec2: bool = False,
+) -> SecurityInfo:
+    """WSAQuerySocketSecurity: whether the connection is secured, and the peer's tokens.
+
+    TCP: call after connect/accept; peer is ignored. UDP: pass the peer.
+    access_mask (e.g. TOKEN_QUERY) asks for the peer's token handles, which
+    the returned SecurityInfo owns. ipsec2=True asks for the IPSEC2 fields.
+    """
+    handle, template, size = _query_args(sock, peer, access_mask, ipsec2)
     out = ffi.new("wsapeer_query_info *")
     _check(lib.wsapeer_query_socket_security(handle, template, size, int(ipsec2), out), _QUERY)
     return SecurityInfo(out)
+
+
+def _take_info(op: Any) -> SecurityInfo:
+    out = ffi.new("wsapeer_query_info *")
+    _check(lib.wsapeer_op_query_info(op, out), _QUERY)
+    return SecurityInfo(out)
+
+
+def query_socket_security_async(
+    sock: SocketLike,
+    peer: PeerArg = None,
+    access_mask: int = 0,
+    ipsec2: bool = False,
+    routine: bool = False,
+) -> Operation[SecurityInfo]:
+    """query_socket_security with an OVERLAPPED kept in C: the Operation's
+    result() is the SecurityInfo (whose tokens, if nobody asks for the
+    result, the operation closes when it is released)."""
+    handle, template, size = _query_args(sock, peer, access_mask, ipsec2)
+    return start(lib.WSAPEER_MODEL_QUERY_SOCKET_SECURITY, handle, template, size, routine,
+                 _take_info)  # fmt: skip
 
 
 _impersonation = threading.local()

@@ -9,6 +9,7 @@ from . import _errors
 from ._address import Peer, PeerTuple, normalize_peer
 from ._enums import SecurityProtocol, check_enum
 from ._immutable import Immutable
+from ._overlapped import Operation, start
 from ._socket import SocketLike, check_target, handle_of
 from ._strings import encode_utf16
 from ._wsapeer import ffi, lib
@@ -141,6 +142,16 @@ class PeerTargetName(Immutable):
     def apply(self, sock: SocketLike) -> None:
         """Calls WSASetSocketPeerTargetName(sock, self) with the prepared buffer."""
         self._apply(handle_of(sock), sock)
+
+    def apply_async(self, sock: SocketLike, routine: bool = False) -> Operation[None]:
+        """Starts WSASetSocketPeerTargetName with an OVERLAPPED kept in C.
+
+        routine=True completes through a C completion routine, which runs only
+        while the starting thread waits (Operation.wait) on it."""
+        handle = handle_of(sock)
+        check_target(sock, self._peer, _FUNCTION)
+        return start(lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME, handle, self._buffer, self._size,
+                     routine)  # fmt: skip
 
     def _apply(self, handle: int, sock: object) -> None:
         check_target(sock, self._peer, _FUNCTION)

@@ -1,0 +1,648 @@
+/* overlapped.c: overlapped operations and batches, kept in C.
+ *
+ * Rules this file keeps (facts file): the OVERLAPPED and the input buffer
+ * stay valid until the operation completes; the event's low bit is set so
+ * that a socket associated with a completion port (asyncio's proactor) gets
+ * no packet for an operation it did not start; completion routines run only
+ * in alertable waits on the issuing thread, and are C, never Python.
+ *
+ * Every operation has two references: the caller's and, while in flight, the
+ * I/O's. Memory is freed when both are gone, so dropping an operation early
+ * cancels it but never frees what Windows may still write.
+ */
+#include "wsapeer.h"
+#include "model.h"
+#include "win_layout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#  include <windows.h>
+#endif
+
+enum { OP_NEW, OP_PENDING, OP_DONE };
+
+#define STATUS_PENDING_ 0x103
+
+/* How long releasing an operation in flight waits for its cancellation. */
+#define DRAIN_MS 5000
+
+static volatile long live_ops;
+
+#ifdef _WIN32
+#  define ATOMIC_INC(p) InterlockedIncrement((volatile LONG *)(p))
+#  define ATOMIC_DEC(p) InterlockedDecrement((volatile LONG *)(p))
+#elif defined(__GNUC__) || defined(__clang__)
+#  define ATOMIC_INC(p) __atomic_add_fetch((p), 1, __ATOMIC_ACQ_REL)
+#  define ATOMIC_DEC(p) __atomic_sub_fetch((p), 1, __ATOMIC_ACQ_REL)
+#else
+#  error "wsapeer needs Interlocked* or GCC/Clang atomic builtins"
+#endif
+
+size_t wsapeer_op_live(void)
+{
+    return (size_t)live_ops;
+}
+
+static int known_function(int function)
+{
+    return function >= WSAPEER_MODEL_SET_PEER_TARGET_NAME &&
+           function <= WSAPEER_MODEL_QUERY_SOCKET_SECURITY;
+}
+
+/* A query's token handles that nobody took: closed, never leaked. */
+static void close_unclaimed(wsapeer_query_info *info)
+{
+    wsapeer_close_token(info->application_token);
+    wsapeer_close_token(info->machine_token);
+    info->application_token = info->machine_token = 0;
+}
+
+#ifdef _WIN32
+
+struct wsapeer_op {
+    WSAOVERLAPPED ov; /* first: the completion routine finds the op from it */
+    HANDLE event;     /* manual reset, signalled at completion */
+    SRWLOCK lock;     /* serializes observing the completion */
+    volatile LONG refs;
+    volatile LONG state;
+    int function;
+    int mode;
+    int via_model;
+    uint64_t sock;
+    DWORD thread;
+    int status;
+    int info_taken;
+    ULONG info_len;
+    uint64_t info_buffer[WSAPEER_QUERY_INFO_IPSEC2_SIZE / 8];
+    wsapeer_query_info info;
+    size_t size;
+    uint8_t *input;
+};
+
+static void op_free(wsapeer_op *op)
+{
+    if (op->state == OP_DONE && op->status == 0 && !op->info_taken)
+        close_unclaimed(&op->info);
+    if (op->event)
+        CloseHandle(op->event);
+    free(op->input);
+    free(op);
+    ATOMIC_DEC(&live_ops);
+}
+
+static void op_unref(wsapeer_op *op)
+{
+    if (InterlockedDecrement(&op->refs) == 0)
+        op_free(op);
+}
+
+wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_t size, int mode)
+{
+    wsapeer_op *op;
+    if (!known_function(function) || (mode != WSAPEER_OP_EVENT && mode != WSAPEER_OP_ROUTINE) ||
+        sock != (uint64_t)(SOCKET)sock || size > 0xFFFFFFFFu)
+        return NULL;
+    op = (wsapeer_op *)calloc(1, sizeof *op);
+    if (op == NULL)
+        return NULL;
+    op->event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    op->input = size ? (uint8_t *)malloc(size) : NULL;
+    if (op->event == NULL || (size && op->input == NULL)) {
+        if (op->event)
+            CloseHandle(op->event);
+        free(op->input);
+        free(op);
+        return NULL;
+    }
+    if (size)
+        memcpy(op->input, input, size);
+    InitializeSRWLock(&op->lock);
+    op->refs = 1;
+    op->state = OP_NEW;
+    op->function = function;
+    op->mode = mode;
+    op->sock = sock;
+    op->size = size;
+    op->info_len = sizeof op->info_buffer;
+    ATOMIC_INC(&live_ops);
+    return op;
+}
+
+/* Records the outcome once; the caller holds op->lock or owns the op. */
+static void finish(wsapeer_op *op, int status)
+{
+    op->status = status;
+    if (status == 0 && op->function == WSAPEER_MODEL_QUERY_SOCKET_SECURITY &&
+        wsapeer_query_info_parse((const uint8_t *)op->info_buffer, op->info_len, &op->info) != 0)
+        op->status = WSAPEER_E_INTERNAL;
+    op->state = OP_DONE;
+    SetEvent(op->event);
+}
+
+static void CALLBACK op_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags)
+{
+    wsapeer_op *op = (wsapeer_op *)ov;
+    (void)bytes;
+    (void)flags;
+    AcquireSRWLockExclusive(&op->lock);
+    finish(op, (int)error);
+    ReleaseSRWLockExclusive(&op->lock);
+    op_unref(op); /* the I/O's reference */
+}
+
+/* One call with this op's OVERLAPPED: 0, WSA_IO_PENDING, or an error. */
+static int issue(wsapeer_op *op)
+{
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine =
+        op->mode == WSAPEER_OP_ROUTINE ? op_routine : NULL;
+    SOCKET s = (SOCKET)op->sock;
+    int rc;
+
+    if (op->via_model) {
+        size_t len = op->info_len;
+        switch (op->function) {
+        case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
+            return wsapeer_model_set_peer_target_name(op->sock, op->input, op->size, &op->ov,
+                                                      (void *)routine);
+        case WSAPEER_MODEL_SET_SOCKET_SECURITY:
+            return wsapeer_model_set_socket_security(op->sock, op->input, op->size, &op->ov,
+                                                     (void *)routine);
+        case WSAPEER_MODEL_DELETE_PEER_TARGET_NAME:
+            return wsapeer_model_delete_peer_target_name(op->sock, op->input, op->size, &op->ov,
+                                                         (void *)routine);
+        default:
+            rc = wsapeer_model_query_socket_security(op->sock, op->input, op->size,
+                                                     op->info_buffer, &len, &op->ov,
+                                                     (void *)routine);
+            op->info_len = (ULONG)len;
+            return rc;
+        }
+    }
+    switch (op->function) {
+    case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
+        rc = WSASetSocketPeerTargetName(s, (const SOCKET_PEER_TARGET_NAME *)op->input,
+                                        (ULONG)op->size, &op->ov, routine);
+        break;
+    case WSAPEER_MODEL_SET_SOCKET_SECURITY:
+        rc = WSASetSocketSecurity(s, (const SOCKET_SECURITY_SETTINGS *)op->input, (ULONG)op->size,
+                                  &op->ov, routine);
+        break;
+    case WSAPEER_MODEL_DELETE_PEER_TARGET_NAME:
+        rc = WSADeleteSocketPeerTargetName(s, (const struct sockaddr *)op->input, (ULONG)op->size,
+                                           &op->ov, routine);
+        break;
+    default:
+        rc = WSAQuerySocketSecurity(s, (const SOCKET_SECURITY_QUERY_TEMPLATE *)op->input,
+                                    (ULONG)op->size, (SOCKET_SECURITY_QUERY_INFO *)op->info_buffer,
+                                    &op->info_len, &op->ov, routine);
+        break;
+    }
+    if (rc == 0)
+        return 0;
+    rc = WSAGetLastError();
+    return rc > 0 ? rc : WSAPEER_E_INTERNAL;
+}
+
+int wsapeer_op_start(wsapeer_op *op)
+{
+    int rc;
+    if (op == NULL || op->state != OP_NEW)
+        return WSAPEER_E_ARGUMENT;
+    op->thread = GetCurrentThreadId();
+    op->via_model = wsapeer_model_enabled();
+    memset(&op->ov, 0, sizeof op->ov);
+    op->ov.Internal = STATUS_PENDING_; /* until Windows writes the outcome */
+    op->ov.hEvent = (HANDLE)((ULONG_PTR)op->event | 1); /* no completion packet */
+    InterlockedIncrement(&op->refs);                     /* the I/O's */
+    op->state = OP_PENDING;
+    rc = issue(op);
+    if (rc == 0 || rc == WSA_IO_PENDING)
+        return rc == 0 ? 0 : WSAPEER_IO_PENDING; /* the completion will arrive */
+    /* Failed at once: no event, no routine, no packet will ever come. */
+    AcquireSRWLockExclusive(&op->lock);
+    finish(op, rc);
+    ReleaseSRWLockExclusive(&op->lock);
+    op_unref(op);
+    return 0;
+}
+
+/* Event mode: notices a signalled completion and takes the I/O's reference. */
+static int observe(wsapeer_op *op)
+{
+    int done;
+    AcquireSRWLockExclusive(&op->lock);
+    if (op->state == OP_PENDING && op->mode == WSAPEER_OP_EVENT &&
+        WaitForSingleObject(op->event, 0) == WAIT_OBJECT_0) {
+        DWORD bytes = 0, flags = 0;
+        int status = 0;
+        if (!WSAGetOverlappedResult((SOCKET)op->sock, &op->ov, &bytes, FALSE, &flags)) {
+            status = WSAGetLastError();
+            if (status == WSA_IO_INCOMPLETE) { /* signalled but not yet written */
+                ReleaseSRWLockExclusive(&op->lock);
+                return 0;
+            }
+        }
+        finish(op, status);
+        ReleaseSRWLockExclusive(&op->lock);
+        op_unref(op); /* the I/O's; the caller still holds its own */
+        return 1;
+    }
+    done = op->state == OP_DONE;
+    ReleaseSRWLockExclusive(&op->lock);
+    return done;
+}
+
+int wsapeer_op_done(wsapeer_op *op)
+{
+    return op != NULL && (op->state == OP_DONE || observe(op));
+}
+
+int wsapeer_op_wait(wsapeer_op *op, uint32_t timeout_ms)
+{
+    ULONGLONG start = GetTickCount64();
+    if (op == NULL || op->state == OP_NEW)
+        return WSAPEER_E_ARGUMENT;
+    if (op->mode == WSAPEER_OP_ROUTINE && op->state != OP_DONE &&
+        GetCurrentThreadId() != op->thread)
+        return WSAPEER_E_THREAD;
+    for (;;) {
+        DWORD left = INFINITE, r;
+        if (wsapeer_op_done(op))
+            return 1;
+        if (timeout_ms != INFINITE) {
+            ULONGLONG spent = GetTickCount64() - start;
+            if (spent >= timeout_ms)
+                return 0;
+            left = (DWORD)(timeout_ms - spent);
+        }
+        /* Alertable, so that this thread's completion routines run. */
+        r = WaitForSingleObjectEx(op->event, left, TRUE);
+        if (r == WAIT_FAILED)
+            return WSAPEER_E_INTERNAL;
+    }
+}
+
+int wsapeer_op_result(wsapeer_op *op)
+{
+    if (op == NULL)
+        return WSAPEER_E_ARGUMENT;
+    return wsapeer_op_done(op) ? op->status : WSAPEER_IO_INCOMPLETE;
+}
+
+int wsapeer_op_query_info(wsapeer_op *op, wsapeer_query_info *out)
+{
+    if (op == NULL || out == NULL || op->function != WSAPEER_MODEL_QUERY_SOCKET_SECURITY)
+        return WSAPEER_E_ARGUMENT;
+    if (!wsapeer_op_done(op))
+        return WSAPEER_IO_INCOMPLETE;
+    if (op->status != 0)
+        return op->status;
+    AcquireSRWLockExclusive(&op->lock);
+    *out = op->info;
+    if (op->info_taken)
+        out->application_token = out->machine_token = 0;
+    op->info_taken = 1;
+    ReleaseSRWLockExclusive(&op->lock);
+    return 0;
+}
+
+int wsapeer_op_cancel(wsapeer_op *op)
+{
+    if (op == NULL || op->state != OP_PENDING || wsapeer_op_done(op))
+        return 0;
+    if (op->via_model)
+        return wsapeer_model_cancel(&op->ov);
+    return CancelIoEx((HANDLE)(uintptr_t)op->sock, &op->ov) ? 1 : 0;
+}
+
+uintptr_t wsapeer_op_event(wsapeer_op *op)
+{
+    return op ? (uintptr_t)op->event : 0;
+}
+
+void wsapeer_op_release(wsapeer_op *op)
+{
+    if (op == NULL)
+        return;
+    if (op->state == OP_PENDING && !wsapeer_op_done(op)) {
+        wsapeer_op_cancel(op);
+        if (op->mode == WSAPEER_OP_EVENT) {
+            if (WaitForSingleObject(op->event, DRAIN_MS) == WAIT_OBJECT_0)
+                observe(op);
+            /* Still in flight: the I/O's reference keeps the memory alive. */
+        } else if (GetCurrentThreadId() == op->thread) {
+            wsapeer_op_wait(op, DRAIN_MS);
+        }
+        /* Routine mode on another thread: the routine frees it when it runs. */
+    }
+    op_unref(op);
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+typedef struct {
+    WSAOVERLAPPED ov;
+    int status;
+    int done;
+} batch_slot;
+
+static int batch_issue(int function, uint64_t sock, const void *input, size_t size,
+                       WSAOVERLAPPED *ov, int via_model)
+{
+    SOCKET s = (SOCKET)sock;
+    int rc;
+    if (sock != (uint64_t)s || size > 0xFFFFFFFFu)
+        return WSAPEER_E_ARGUMENT;
+    if (via_model) {
+        switch (function) {
+        case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
+            return wsapeer_model_set_peer_target_name(sock, input, size, ov, NULL);
+        case WSAPEER_MODEL_SET_SOCKET_SECURITY:
+            return wsapeer_model_set_socket_security(sock, input, size, ov, NULL);
+        default:
+            return wsapeer_model_delete_peer_target_name(sock, input, size, ov, NULL);
+        }
+    }
+    switch (function) {
+    case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
+        rc = WSASetSocketPeerTargetName(s, (const SOCKET_PEER_TARGET_NAME *)input, (ULONG)size,
+                                        ov, NULL);
+        break;
+    case WSAPEER_MODEL_SET_SOCKET_SECURITY:
+        rc = WSASetSocketSecurity(s, (const SOCKET_SECURITY_SETTINGS *)input, (ULONG)size, ov,
+                                  NULL);
+        break;
+    default:
+        rc = WSADeleteSocketPeerTargetName(s, (const struct sockaddr *)input, (ULONG)size, ov,
+                                           NULL);
+        break;
+    }
+    if (rc == 0)
+        return 0;
+    rc = WSAGetLastError();
+    return rc > 0 ? rc : WSAPEER_E_INTERNAL;
+}
+
+/* Collects finished slots; returns how many are still in flight. */
+static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, int *results)
+{
+    size_t i, left = 0;
+    for (i = 0; i < n; i++) {
+        DWORD bytes, flags;
+        if (slots[i].done)
+            continue;
+        if (slots[i].ov.Internal == STATUS_PENDING_) {
+            left++;
+            continue;
+        }
+        results[i] = WSAGetOverlappedResult((SOCKET)socks[i], &slots[i].ov, &bytes, FALSE, &flags)
+                         ? 0
+                         : WSAGetLastError();
+        if (results[i] == WSA_IO_INCOMPLETE) {
+            left++;
+            continue;
+        }
+        slots[i].done = 1;
+    }
+    return left;
+}
+
+int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
+                  const void *const *inputs, const size_t *sizes, int *results,
+                  uint32_t timeout_ms)
+{
+    /* One block: the slots, then a copy of every input, 8-aligned. */
+    size_t i, total = n * sizeof(batch_slot), left;
+    uint8_t *block, *at;
+    batch_slot *slots;
+    HANDLE event;
+    ULONGLONG start = GetTickCount64();
+    int via_model = wsapeer_model_enabled();
+
+    if (n == 0)
+        return WSAPEER_OK;
+    if (functions == NULL || socks == NULL || inputs == NULL || sizes == NULL || results == NULL)
+        return WSAPEER_E_ARGUMENT;
+    for (i = 0; i < n; i++) {
+        if (functions[i] < WSAPEER_MODEL_SET_PEER_TARGET_NAME ||
+            functions[i] > WSAPEER_MODEL_DELETE_PEER_TARGET_NAME || sizes[i] > 0xFFFFFFFFu)
+            return WSAPEER_E_ARGUMENT;
+        total += (sizes[i] + 7) & ~(size_t)7;
+    }
+    block = (uint8_t *)calloc(1, total);
+    event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (block == NULL || event == NULL) {
+        free(block);
+        if (event)
+            CloseHandle(event);
+        return WSAPEER_E_NOMEM;
+    }
+    slots = (batch_slot *)block;
+    at = block + n * sizeof(batch_slot);
+    left = 0;
+    for (i = 0; i < n; i++) {
+        int rc;
+        memcpy(at, inputs[i], sizes[i]);
+        /* One shared event, low bit set: no packets, one handle per batch. */
+        slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);
+        slots[i].ov.Internal = STATUS_PENDING_; /* until Windows writes the outcome */
+        rc = batch_issue(functions[i], socks[i], at, sizes[i], &slots[i].ov, via_model);
+        at += (sizes[i] + 7) & ~(size_t)7;
+        if (rc == WSA_IO_PENDING) {
+            left++;
+        } else if (rc == 0) {
+            slots[i].done = 1;
+            results[i] = 0;
+        } else {
+            slots[i].done = 1;
+            results[i] = rc;
+        }
+    }
+    while (left) {
+        DWORD wait = INFINITE;
+        ResetEvent(event); /* then scan: nothing completed before the reset is missed */
+        left = batch_collect(slots, n, socks, results);
+        if (!left)
+            break;
+        if (timeout_ms != INFINITE) {
+            ULONGLONG spent = GetTickCount64() - start;
+            if (spent >= timeout_ms)
+                break;
+            wait = (DWORD)(timeout_ms - spent);
+        }
+        WaitForSingleObject(event, wait);
+    }
+    if (left) { /* timed out: cancel what is left, and wait for the cancellations */
+        ULONGLONG drain_start;
+        for (i = 0; i < n; i++)
+            if (!slots[i].done) {
+                if (via_model)
+                    wsapeer_model_cancel(&slots[i].ov);
+                else
+                    CancelIoEx((HANDLE)(uintptr_t)socks[i], &slots[i].ov);
+            }
+        drain_start = GetTickCount64();
+        while ((left = batch_collect(slots, n, socks, results)) != 0 &&
+               GetTickCount64() - drain_start < DRAIN_MS) {
+            ResetEvent(event);
+            if (batch_collect(slots, n, socks, results) == 0)
+                break;
+            WaitForSingleObject(event, 50);
+        }
+        left = batch_collect(slots, n, socks, results);
+        if (left) {
+            /* Windows still owns some slots: the block and event stay alive. */
+            for (i = 0; i < n; i++)
+                if (!slots[i].done)
+                    results[i] = WSAPEER_OPERATION_ABORTED;
+            return WSAPEER_OK;
+        }
+    }
+    CloseHandle(event);
+    free(block);
+    return WSAPEER_OK;
+}
+
+#else /* !_WIN32: no overlapped I/O; the model answers at once */
+
+struct wsapeer_op {
+    int function;
+    uint64_t sock;
+    int state;
+    int status;
+    int info_taken;
+    wsapeer_query_info info;
+    size_t size;
+    uint8_t *input;
+};
+
+wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_t size, int mode)
+{
+    wsapeer_op *op;
+    if (!known_function(function) || (mode != WSAPEER_OP_EVENT && mode != WSAPEER_OP_ROUTINE))
+        return NULL;
+    op = (wsapeer_op *)calloc(1, sizeof *op);
+    if (op == NULL)
+        return NULL;
+    op->input = size ? (uint8_t *)malloc(size) : NULL;
+    if (size && op->input == NULL) {
+        free(op);
+        return NULL;
+    }
+    if (size)
+        memcpy(op->input, input, size);
+    op->function = function;
+    op->sock = sock;
+    op->size = size;
+    op->state = OP_NEW;
+    ATOMIC_INC(&live_ops);
+    return op;
+}
+
+static int call(int function, uint64_t sock, const void *input, size_t size,
+                wsapeer_query_info *info)
+{
+    switch (function) {
+    case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
+        return wsapeer_set_peer_target_name(sock, input, size);
+    case WSAPEER_MODEL_SET_SOCKET_SECURITY:
+        return wsapeer_set_socket_security(sock, input, size);
+    case WSAPEER_MODEL_DELETE_PEER_TARGET_NAME:
+        return wsapeer_delete_peer_target_name(sock, input, size);
+    default:
+        return wsapeer_query_socket_security(sock, input, size,
+                                             size >= WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE, info);
+    }
+}
+
+int wsapeer_op_start(wsapeer_op *op)
+{
+    if (op == NULL || op->state != OP_NEW)
+        return WSAPEER_E_ARGUMENT;
+    op->status = call(op->function, op->sock, op->input, op->size, &op->info);
+    op->state = OP_DONE;
+    /* The platform has no overlapped calls: nothing to report but failure. */
+    return op->status == WSAPEER_E_UNSUPPORTED ? WSAPEER_E_UNSUPPORTED : 0;
+}
+
+int wsapeer_op_done(wsapeer_op *op)
+{
+    return op != NULL && op->state == OP_DONE;
+}
+
+int wsapeer_op_wait(wsapeer_op *op, uint32_t timeout_ms)
+{
+    (void)timeout_ms;
+    if (op == NULL || op->state == OP_NEW)
+        return WSAPEER_E_ARGUMENT;
+    return 1;
+}
+
+int wsapeer_op_result(wsapeer_op *op)
+{
+    if (op == NULL)
+        return WSAPEER_E_ARGUMENT;
+    return op->state == OP_DONE ? op->status : WSAPEER_IO_INCOMPLETE;
+}
+
+int wsapeer_op_query_info(wsapeer_op *op, wsapeer_query_info *out)
+{
+    if (op == NULL || out == NULL || op->function != WSAPEER_MODEL_QUERY_SOCKET_SECURITY)
+        return WSAPEER_E_ARGUMENT;
+    if (op->state != OP_DONE)
+        return WSAPEER_IO_INCOMPLETE;
+    if (op->status != 0)
+        return op->status;
+    *out = op->info;
+    if (op->info_taken)
+        out->application_token = out->machine_token = 0;
+    op->info_taken = 1;
+    return 0;
+}
+
+int wsapeer_op_cancel(wsapeer_op *op)
+{
+    (void)op;
+    return 0;
+}
+
+uintptr_t wsapeer_op_event(wsapeer_op *op)
+{
+    (void)op;
+    return 0;
+}
+
+void wsapeer_op_release(wsapeer_op *op)
+{
+    if (op == NULL)
+        return;
+    if (op->state == OP_DONE && op->status == 0 && !op->info_taken)
+        close_unclaimed(&op->info);
+    free(op->input);
+    free(op);
+    ATOMIC_DEC(&live_ops);
+}
+
+int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
+                  const void *const *inputs, const size_t *sizes, int *results,
+                  uint32_t timeout_ms)
+{
+    size_t i;
+    wsapeer_query_info unused;
+    (void)timeout_ms;
+    if (n == 0)
+        return WSAPEER_OK;
+    if (functions == NULL || socks == NULL || inputs == NULL || sizes == NULL || results == NULL)
+        return WSAPEER_E_ARGUMENT;
+    for (i = 0; i < n; i++)
+        if (functions[i] < WSAPEER_MODEL_SET_PEER_TARGET_NAME ||
+            functions[i] > WSAPEER_MODEL_DELETE_PEER_TARGET_NAME)
+            return WSAPEER_E_ARGUMENT;
+    for (i = 0; i < n; i++)
+        results[i] = call(functions[i], socks[i], inputs[i], sizes[i], &unused);
+    return WSAPEER_OK;
+}
+
+#endif /* _WIN32 */
