@@ -382,7 +382,9 @@ static void complete(const operation *op, HANDLE port, ULONG_PTR key, ULONG_PTR 
             if (!QueueUserAPC(run_completion_routine, op->thread, (ULONG_PTR)call))
                 free(call);
         }
-    } else if (port != NULL && (event & 1) == 0) {
+        return; /* with a completion routine, Winsock ignores hEvent */
+    }
+    if (port != NULL && (event & 1) == 0) {
         /* An event with its low bit set keeps the packet off the port. */
         PostQueuedCompletionStatus(port, 0, key, op->ov);
     }

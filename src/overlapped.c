@@ -214,7 +214,10 @@ int wsapeer_op_start(wsapeer_op *op)
     op->via_model = wsapeer_model_enabled();
     memset(&op->ov, 0, sizeof op->ov);
     op->ov.Internal = STATUS_PENDING_; /* until Windows writes the outcome */
-    op->ov.hEvent = (HANDLE)((ULONG_PTR)op->event | 1); /* no completion packet */
+    /* Event mode: the low bit keeps completion packets off any port. Routine
+     * mode: Winsock ignores hEvent; op->event is set by op_routine alone. */
+    if (op->mode == WSAPEER_OP_EVENT)
+        op->ov.hEvent = (HANDLE)((ULONG_PTR)op->event | 1);
     InterlockedIncrement(&op->refs);                     /* the I/O's */
     op->state = OP_PENDING;
     rc = issue(op);
