@@ -67,7 +67,7 @@ WSA_ERRORS: dict[int, WinsockErrorInfo] = {
 }
 
 #: What a reference page adds to a code's meaning for its own function.
-FUNCTION_MEANINGS: "dict[tuple[str, int], str]" = {
+FUNCTION_MEANINGS: dict[tuple[str, int], str] = {
     ("WSASetSocketPeerTargetName", 10022): (
         "An invalid parameter was passed: the socket is not AF_INET/AF_INET6 with "
         "SOCK_STREAM/SOCK_DGRAM, or a connectionless socket was given a zero peer "

@@ -42,7 +42,7 @@ class Operation(Generic[T]):
     they are returned.
     """
 
-    __slots__ = ("_function", "_lock", "_op", "_result", "_take", "_taken", "__weakref__")
+    __slots__ = ("__weakref__", "_function", "_lock", "_op", "_result", "_take", "_taken")
 
     def __init__(self, op: Any, function: int, take: Callable[[Any], T]) -> None:
         self._op = op

@@ -18,8 +18,8 @@ from ._enums import (
     check_flags,
 )
 from ._immutable import Immutable
-from ._socket import SocketLike, check_peer_family, handle_of, is_datagram, socket_kind
 from ._overlapped import Operation, start
+from ._socket import SocketLike, check_peer_family, handle_of, is_datagram, socket_kind
 from ._strings import encode_utf16
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
