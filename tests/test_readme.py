@@ -1,0 +1,43 @@
+"""The README's asyncio server example runs as written (through the model)."""
+
+import asyncio
+import re
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+import wsapeer
+from wsapeer.testing import contract_model
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="sock_recvfrom needs Python 3.11")
+def test_asyncio_server_example():
+    [code] = [b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "async def serve" in b]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+
+    async def main():
+        server = asyncio.ensure_future(namespace["serve"](0))
+        await asyncio.sleep(0.05)
+        [record] = [r for r in model.records if r.function == "WSASetSocketSecurity"]
+        port = socket.socket(fileno=socket.dup(record.handle)).getsockname()[1]
+        loop = asyncio.get_running_loop()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.setblocking(False)
+            for _ in range(2):
+                await loop.sock_sendto(client, b"ping", ("127.0.0.1", port))
+                reply = await asyncio.wait_for(loop.sock_recv(client, 100), 5)
+            name = "host/127.0.0.1"
+            server.cancel()
+            return reply, name, client.getsockname(), record.handle
+
+    with contract_model() as model:
+        reply, name, client_address, handle = asyncio.run(main())
+        targets = model.peer_target_names(handle)
+    assert reply == b"ping"
+    peer = ("127.0.0.1", client_address[1])
+    assert targets == [wsapeer.PeerTargetName(name, peer=peer)]  # named once, not twice
