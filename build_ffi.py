@@ -12,7 +12,10 @@ import sys
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join("src")  # relative: setuptools wants relative source paths
+SRC = "src"  # relative: setuptools wants relative source paths
+# model_dll.c is not here: it builds the model as fwpuclnt.dll for Wine only.
+SOURCES = ["_wsapeer.c", "marshal.c", "model.c", "overlapped.c"]
+HEADERS = ["wsapeer.h", "model.h", "win_layout.h", "byte_order.h"]
 
 
 def _cdef() -> str:
@@ -28,9 +31,9 @@ ffibuilder.cdef(_cdef())
 ffibuilder.set_source(
     "wsapeer._wsapeer",
     '#include "wsapeer.h"\n',
-    sources=[os.path.join(SRC, name) for name in ("_wsapeer.c", "marshal.c", "model.c", "overlapped.c")],
+    sources=[os.path.join(SRC, name) for name in SOURCES],
     include_dirs=[SRC],
-    depends=[os.path.join(SRC, name) for name in ("wsapeer.h", "model.h", "win_layout.h", "byte_order.h")],
+    depends=[os.path.join(SRC, name) for name in HEADERS],
     libraries=["ws2_32", "fwpuclnt"] if sys.platform == "win32" else [],
     py_limited_api=True,
 )
