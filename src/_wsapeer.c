@@ -29,10 +29,42 @@ static int last_error(void)
         return WSAPEER_E_ARGUMENT
 #endif
 
+/* The benchmarks' endpoint: what every contender's call ends in. */
+static uint8_t endpoint_copy[WSAPEER_PTN_HEADER_SIZE + 2 * WSAPEER_MAX_NAME_UNITS];
+static size_t endpoint_size;
+static uint64_t endpoint_count;
+
+static int endpoint(const void *ptn, size_t size)
+{
+    if (ptn == NULL)
+        return 10014; /* WSAEFAULT */
+    if (size > sizeof endpoint_copy)
+        return 10040; /* WSAEMSGSIZE */
+    memcpy(endpoint_copy, ptn, size);
+    endpoint_size = size;
+    endpoint_count++;
+    return WSAPEER_OK;
+}
+
+size_t wsapeer_endpoint_last(uint8_t *buf, size_t cap)
+{
+    if (buf != NULL)
+        memcpy(buf, endpoint_copy, cap < endpoint_size ? cap : endpoint_size);
+    return endpoint_size;
+}
+
+uint64_t wsapeer_endpoint_calls(void)
+{
+    return endpoint_count;
+}
+
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size)
 {
-    if (wsapeer_model_enabled())
+    int backend = wsapeer_backend(); /* one load decides, native stays one branch */
+    if (backend == WSAPEER_BACKEND_MODEL)
         return wsapeer_model_set_peer_target_name(sock, ptn, size, NULL, NULL);
+    if (backend == WSAPEER_BACKEND_ENDPOINT)
+        return endpoint(ptn, size);
 #ifdef _WIN32
     CHECK_ARGS(sock, size);
     if (WSASetSocketPeerTargetName((SOCKET)sock, (const SOCKET_PEER_TARGET_NAME *)ptn,
@@ -45,6 +77,32 @@ int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size)
     (void)size;
     return WSAPEER_E_UNSUPPORTED;
 #endif
+}
+
+/* Names up to this many code units are marshalled on the stack. */
+#define DIRECT_STACK_UNITS 440
+
+int wsapeer_set_peer_target_name_direct(uint64_t sock, uint32_t protocol, int peer_kind,
+                                        const uint8_t *address, uint16_t port,
+                                        uint32_t flowinfo, uint32_t scope_id,
+                                        const uint8_t *name, size_t name_units)
+{
+    uint64_t stack[(WSAPEER_PTN_HEADER_SIZE + 2 * DIRECT_STACK_UNITS) / 8];
+    size_t size = wsapeer_ptn_size(name_units);
+    void *buffer = stack;
+    int status;
+
+    if (size == 0)
+        return WSAPEER_E_ARGUMENT;
+    if (size > sizeof stack && (buffer = malloc(size)) == NULL)
+        return WSAPEER_E_NOMEM;
+    status = wsapeer_ptn_marshal(buffer, size, protocol, peer_kind, address, port, flowinfo,
+                                 scope_id, name, name_units);
+    if (status == WSAPEER_OK)
+        status = wsapeer_set_peer_target_name(sock, buffer, size);
+    if (buffer != stack)
+        free(buffer);
+    return status;
 }
 
 int wsapeer_set_socket_security(uint64_t sock, const void *settings, size_t size)

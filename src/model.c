@@ -39,7 +39,7 @@ enum {
 #define PTN_HEADER sizeof(wp_peer_target_name)
 #define ADDRESS_SIZE sizeof(wp_sockaddr_storage)
 
-/* ---- locking and the backend switch ---------------------------------- */
+/* ---- locking and the backend switch (native, model or endpoint) ------- */
 
 #ifdef _WIN32
 static SRWLOCK model_lock = SRWLOCK_INIT;
@@ -64,14 +64,27 @@ static atomic_int model_on;
 #  endif
 #endif
 
+int wsapeer_backend_select(int backend)
+{
+    if (backend < WSAPEER_BACKEND_NATIVE || backend > WSAPEER_BACKEND_ENDPOINT)
+        return WSAPEER_E_ARGUMENT;
+    return (int)SWITCH_SWAP(backend);
+}
+
+int wsapeer_backend(void)
+{
+    return (int)SWITCH_LOAD();
+}
+
 int wsapeer_model_enable(int on)
 {
-    return (int)SWITCH_SWAP(on ? 1 : 0);
+    return wsapeer_backend_select(on ? WSAPEER_BACKEND_MODEL : WSAPEER_BACKEND_NATIVE) ==
+           WSAPEER_BACKEND_MODEL;
 }
 
 int wsapeer_model_enabled(void)
 {
-    return (int)SWITCH_LOAD();
+    return wsapeer_backend() == WSAPEER_BACKEND_MODEL;
 }
 
 /* ---- records ---------------------------------------------------------- */

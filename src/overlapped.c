@@ -59,6 +59,28 @@ static void close_unclaimed(wsapeer_query_info *info)
     info->application_token = info->machine_token = 0;
 }
 
+/* The i-th of an array that holds n entries or one shared by all. */
+#define NTH(array, count, i) ((array)[(count) == 1 ? 0 : (i)])
+
+/* Checks the shape of a batch: 0, or a negative status. */
+static int batch_arguments(size_t n, const int *functions, size_t n_functions,
+                           const uint64_t *socks, size_t n_socks,
+                           const wsapeer_buffer *const *inputs, const int *results)
+{
+    size_t i;
+    if (functions == NULL || socks == NULL || inputs == NULL || results == NULL ||
+        (n_functions != 1 && n_functions != n) || (n_socks != 1 && n_socks != n))
+        return WSAPEER_E_ARGUMENT;
+    for (i = 0; i < n_functions; i++)
+        if (functions[i] < WSAPEER_MODEL_SET_PEER_TARGET_NAME ||
+            functions[i] > WSAPEER_MODEL_DELETE_PEER_TARGET_NAME)
+            return WSAPEER_E_ARGUMENT;
+    for (i = 0; i < n; i++)
+        if (inputs[i] == NULL || inputs[i]->data == NULL || inputs[i]->size > 0xFFFFFFFFu)
+            return WSAPEER_E_ARGUMENT;
+    return WSAPEER_OK;
+}
+
 #ifdef _WIN32
 
 struct wsapeer_op {
@@ -389,7 +411,8 @@ static int batch_issue(int function, uint64_t sock, const void *input, size_t si
 }
 
 /* Collects finished slots; returns how many are still in flight. */
-static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, int *results)
+static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, size_t n_socks,
+                            int *results)
 {
     size_t i, left = 0;
     for (i = 0; i < n; i++) {
@@ -400,7 +423,8 @@ static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, 
             left++;
             continue;
         }
-        results[i] = WSAGetOverlappedResult((SOCKET)socks[i], &slots[i].ov, &bytes, FALSE, &flags)
+        results[i] = WSAGetOverlappedResult((SOCKET)NTH(socks, n_socks, i), &slots[i].ov, &bytes,
+                                            FALSE, &flags)
                          ? 0
                          : WSAGetLastError();
         if (results[i] == WSA_IO_INCOMPLETE) {
@@ -412,8 +436,8 @@ static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, 
     return left;
 }
 
-int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
-                  const void *const *inputs, const size_t *sizes, int *results,
+int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint64_t *socks,
+                  size_t n_socks, const wsapeer_buffer *const *inputs, int *results,
                   uint32_t timeout_ms)
 {
     /* One block: the slots, then a copy of every input, 8-aligned. */
@@ -424,16 +448,14 @@ int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
     ULONGLONG start = GetTickCount64();
     int via_model = wsapeer_model_enabled();
 
+    int bad;
     if (n == 0)
         return WSAPEER_OK;
-    if (functions == NULL || socks == NULL || inputs == NULL || sizes == NULL || results == NULL)
-        return WSAPEER_E_ARGUMENT;
-    for (i = 0; i < n; i++) {
-        if (functions[i] < WSAPEER_MODEL_SET_PEER_TARGET_NAME ||
-            functions[i] > WSAPEER_MODEL_DELETE_PEER_TARGET_NAME || sizes[i] > 0xFFFFFFFFu)
-            return WSAPEER_E_ARGUMENT;
-        total += (sizes[i] + 7) & ~(size_t)7;
-    }
+    bad = batch_arguments(n, functions, n_functions, socks, n_socks, inputs, results);
+    if (bad)
+        return bad;
+    for (i = 0; i < n; i++)
+        total += (inputs[i]->size + 7) & ~(size_t)7;
     block = (uint8_t *)calloc(1, total);
     event = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (block == NULL || event == NULL) {
@@ -447,12 +469,14 @@ int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
     left = 0;
     for (i = 0; i < n; i++) {
         int rc;
-        memcpy(at, inputs[i], sizes[i]);
+        size_t size = inputs[i]->size;
+        memcpy(at, inputs[i]->data, size);
         /* One shared event, low bit set: no packets, one handle per batch. */
         slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);
         slots[i].ov.Internal = STATUS_PENDING_; /* until Windows writes the outcome */
-        rc = batch_issue(functions[i], socks[i], at, sizes[i], &slots[i].ov, via_model);
-        at += (sizes[i] + 7) & ~(size_t)7;
+        rc = batch_issue(NTH(functions, n_functions, i), NTH(socks, n_socks, i), at, size,
+                         &slots[i].ov, via_model);
+        at += (size + 7) & ~(size_t)7;
         if (rc == WSA_IO_PENDING) {
             left++;
         } else if (rc == 0) {
@@ -466,7 +490,7 @@ int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
     while (left) {
         DWORD wait = INFINITE;
         ResetEvent(event); /* then scan: nothing completed before the reset is missed */
-        left = batch_collect(slots, n, socks, results);
+        left = batch_collect(slots, n, socks, n_socks, results);
         if (!left)
             break;
         if (timeout_ms != INFINITE) {
@@ -484,17 +508,17 @@ int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
                 if (via_model)
                     wsapeer_model_cancel(&slots[i].ov);
                 else
-                    CancelIoEx((HANDLE)(uintptr_t)socks[i], &slots[i].ov);
+                    CancelIoEx((HANDLE)(uintptr_t)NTH(socks, n_socks, i), &slots[i].ov);
             }
         drain_start = GetTickCount64();
-        while ((left = batch_collect(slots, n, socks, results)) != 0 &&
+        while ((left = batch_collect(slots, n, socks, n_socks, results)) != 0 &&
                GetTickCount64() - drain_start < DRAIN_MS) {
             ResetEvent(event);
-            if (batch_collect(slots, n, socks, results) == 0)
+            if (batch_collect(slots, n, socks, n_socks, results) == 0)
                 break;
             WaitForSingleObject(event, 50);
         }
-        left = batch_collect(slots, n, socks, results);
+        left = batch_collect(slots, n, socks, n_socks, results);
         if (left) {
             /* Windows still owns some slots: the block and event stay alive. */
             for (i = 0; i < n; i++)
@@ -628,23 +652,22 @@ void wsapeer_op_release(wsapeer_op *op)
     ATOMIC_DEC(&live_ops);
 }
 
-int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
-                  const void *const *inputs, const size_t *sizes, int *results,
+int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint64_t *socks,
+                  size_t n_socks, const wsapeer_buffer *const *inputs, int *results,
                   uint32_t timeout_ms)
 {
     size_t i;
     wsapeer_query_info unused;
+    int bad;
     (void)timeout_ms;
     if (n == 0)
         return WSAPEER_OK;
-    if (functions == NULL || socks == NULL || inputs == NULL || sizes == NULL || results == NULL)
-        return WSAPEER_E_ARGUMENT;
+    bad = batch_arguments(n, functions, n_functions, socks, n_socks, inputs, results);
+    if (bad)
+        return bad;
     for (i = 0; i < n; i++)
-        if (functions[i] < WSAPEER_MODEL_SET_PEER_TARGET_NAME ||
-            functions[i] > WSAPEER_MODEL_DELETE_PEER_TARGET_NAME)
-            return WSAPEER_E_ARGUMENT;
-    for (i = 0; i < n; i++)
-        results[i] = call(functions[i], socks[i], inputs[i], sizes[i], &unused);
+        results[i] = call(NTH(functions, n_functions, i), NTH(socks, n_socks, i), inputs[i]->data,
+                          inputs[i]->size, &unused);
     return WSAPEER_OK;
 }
 

@@ -142,6 +142,12 @@ void wsapeer_secret_free(void *buffer);
  * WSAPEER_E_UNSUPPORTED where there is no Fwpuclnt and the model is off ---- */
 
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size);
+/* Marshals (as wsapeer_ptn_marshal) and calls in one step, with no buffer for
+ * the caller to manage: the one-shot path. */
+int wsapeer_set_peer_target_name_direct(uint64_t sock, uint32_t protocol, int peer_kind,
+                                        const uint8_t *address, uint16_t port,
+                                        uint32_t flowinfo, uint32_t scope_id,
+                                        const uint8_t *name, size_t name_units);
 /* settings may be NULL (size 0): Windows' default settings. */
 int wsapeer_set_socket_security(uint64_t sock, const void *settings, size_t size);
 int wsapeer_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t size);
@@ -200,14 +206,21 @@ void wsapeer_op_release(wsapeer_op *op);
 /* Operations allocated and not yet freed, in this process. */
 size_t wsapeer_op_live(void);
 
+/* One prepared input of a batch: a marshalled structure and its size. */
+typedef struct {
+    const void *data;
+    size_t size;
+} wsapeer_buffer;
+
 /* Issues n calls in one loop (overlapped on Windows), then waits for all of
  * them up to timeout_ms; results[i] gets each status (0 or a WSA code;
- * WSAPEER_OPERATION_ABORTED for those cancelled at the timeout). Inputs are
- * copied. Returns 0, or a negative shim status when nothing was issued. */
-int wsapeer_batch(size_t n, const int *functions, const uint64_t *socks,
-                  const void *const *inputs, const size_t *sizes, int *results,
+ * WSAPEER_OPERATION_ABORTED for those cancelled at the timeout). functions
+ * and socks hold either n entries or one, shared by every item (a UDP server:
+ * one socket; a TCP server: one function). Inputs are copied on Windows.
+ * Returns 0, or a negative shim status when nothing was issued. */
+int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint64_t *socks,
+                  size_t n_socks, const wsapeer_buffer *const *inputs, int *results,
                   uint32_t timeout_ms);
-
 /* ---- the contract model of Fwpuclnt (model.c). Off unless switched on:
  * wsapeer_model_enable(1) routes every call of this process to it. ---- */
 #define WSAPEER_MODEL_SET_PEER_TARGET_NAME 1
@@ -230,9 +243,22 @@ typedef struct {
     size_t size;
 } wsapeer_model_record;
 
-/* Switches the backend; returns the previous setting. */
+/* The one backend switch: Windows (or "unsupported"), the model, or the
+ * benchmarks' endpoint. wsapeer_backend_select returns the previous one. */
+#define WSAPEER_BACKEND_NATIVE 0
+#define WSAPEER_BACKEND_MODEL 1
+#define WSAPEER_BACKEND_ENDPOINT 2
+int wsapeer_backend_select(int backend);
+int wsapeer_backend(void);
+/* The model on or off; returns whether it was on. */
 int wsapeer_model_enable(int on);
 int wsapeer_model_enabled(void);
+
+/* The benchmarks' endpoint, for WSASetSocketPeerTargetName only: a no-op that
+ * reads (copies) every byte it is given. Not thread-safe; benchmarks only.
+ * wsapeer_endpoint_last copies the last buffer out and returns its size. */
+size_t wsapeer_endpoint_last(uint8_t *buf, size_t cap);
+uint64_t wsapeer_endpoint_calls(void);
 /* Forgets every record, pending operation, token and setting. */
 void wsapeer_model_reset(void);
 size_t wsapeer_model_record_count(void);

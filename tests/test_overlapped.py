@@ -108,11 +108,15 @@ def test_routine_mode_works_off_windows(model, udp):
     assert op.wait(1) and op.result() is None
 
 
-def test_async_argument_errors(udp):
+def test_async_argument_errors(model, udp):
     with pytest.raises(TypeError, match="routine must be a bool"):
         PeerTargetName("h", ("192.0.2.1", 7)).apply_async(udp, routine=1)
-    with pytest.raises(WinsockError):  # documented, detected before C
-        PeerTargetName("h").apply_async(udp)
+    with pytest.raises(ValueError, match="IPv6 address but the socket is IPv4"):
+        PeerTargetName("h", ("2001:db8::1", 7)).apply_async(udp)
+    op = PeerTargetName("h").apply_async(udp)  # documented: the model refuses it
+    with pytest.raises(WinsockError) as info:
+        op.result()
+    assert info.value.winerror == 10022
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows has the API")
@@ -163,8 +167,8 @@ def test_apply_many_one_failure_hides_nothing(model, udp):
         items = [
             (udp, PeerTargetName("h", ("192.0.2.1", 1))),
             (connected, PeerTargetName("h", ("127.0.0.1", 9))),  # WSAEISCONN from the model
-            (a, PeerTargetName("h", ("192.0.2.1", 3))),  # AF_UNIX: detected before C
-            (udp, PeerTargetName("h")),  # zero UDP peer: detected before C
+            (a, PeerTargetName("h", ("192.0.2.1", 3))),  # AF_UNIX: refused by the model
+            (udp, PeerTargetName("h")),  # zero UDP peer: refused by the model
             (udp.fileno(), PeerTargetName("h", ("192.0.2.1", 5))),
         ]
         results = wsapeer.apply_many(items)

@@ -7,6 +7,7 @@ import pytest
 
 import wsapeer
 from wsapeer import PeerTargetName, SecurityProtocol, WinsockError
+from wsapeer.testing import contract_model
 
 
 @pytest.fixture
@@ -149,10 +150,18 @@ def test_peer_family_must_match_socket(tcp, udp6):
         wsapeer.set_peer_target_name(udp6, "host/x", ("192.0.2.1", 500))
 
 
+# The conditions Windows documents are Windows' (here: the model's) to report,
+# with the same WinsockError whether the call is one-shot or prepared.
+
+
 @pytest.mark.parametrize("peer", [None, ("::", 0), ("::", 0, 5, 0)])
-def test_udp_zero_peer_is_wsaeinval(udp6, peer):
-    with pytest.raises(WinsockError) as info:
-        wsapeer.set_peer_target_name(udp6, "host/x", peer)
+@pytest.mark.parametrize("prepared", [False, True])
+def test_udp_zero_peer_is_wsaeinval(udp6, peer, prepared):
+    with contract_model(), pytest.raises(WinsockError) as info:
+        if prepared:
+            PeerTargetName("host/x", peer).apply(udp6)
+        else:
+            wsapeer.set_peer_target_name(udp6, "host/x", peer)
     assert info.value.winerror == 10022
     assert "WSAEINVAL" in str(info.value)
 
@@ -165,8 +174,8 @@ def test_udp_zero_address_with_port_is_accepted_by_validation(udp6):
 
 def test_non_inet_socket_is_wsaeafnosupport():
     a, b = socket.socketpair(socket.AF_UNIX)
-    with a, b, pytest.raises(WinsockError) as info:
-        wsapeer.set_peer_target_name(a, "host/x")
+    with a, b, contract_model(), pytest.raises(WinsockError) as info:
+        wsapeer.set_peer_target_name(a, "host/x", ("192.0.2.1", 5))
     assert info.value.winerror == 10047
 
 
@@ -175,7 +184,7 @@ def test_raw_type_is_wsaeinval():
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     except OSError:
         pytest.skip("raw sockets need privileges this run lacks")
-    with s, pytest.raises(WinsockError) as info:
+    with s, contract_model(), pytest.raises(WinsockError) as info:
         wsapeer.set_peer_target_name(s, "host/x")
     assert info.value.winerror == 10022
 

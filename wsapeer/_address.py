@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from socket import AF_INET, AF_INET6, inet_pton
 from typing import NamedTuple, Optional, Tuple, Union
 
 from . import _wsapeer
@@ -46,6 +47,25 @@ class Peer(NamedTuple):
 
 
 NO_PEER = Peer(lib.WSAPEER_PEER_NONE, b"", 0, 0, 0)
+_V4, _V6 = lib.WSAPEER_PEER_IPV4, lib.WSAPEER_PEER_IPV6
+
+
+def _plain_literal(peer: object) -> Optional[Peer]:
+    """The common case without ipaddress: (str literal, int port), no zone, all in
+    range. None for anything else, which the full path checks and explains."""
+    if type(peer) is not tuple or len(peer) != 2:
+        return None
+    host, port = peer
+    if type(host) is not str or type(port) is not int or not 0 <= port <= 0xFFFF:
+        return None
+    try:
+        if "." in host and ":" not in host:
+            return Peer(_V4, inet_pton(AF_INET, host), port, 0, 0)
+        if ":" in host and "%" not in host:
+            return Peer(_V6, inet_pton(AF_INET6, host), port, 0, 0)
+    except OSError:
+        pass
+    return None
 
 
 def _check_int(value: object, what: str, low: int, high: int) -> int:
@@ -80,6 +100,9 @@ def normalize_peer(peer: object) -> Peer:
     """
     if peer is None:
         return NO_PEER
+    fast = _plain_literal(peer)
+    if fast is not None:
+        return fast
     if not isinstance(peer, tuple):
         raise TypeError(
             f"peer must be None or a tuple (host, port[, flowinfo[, scope_id]]), "

@@ -19,7 +19,7 @@ from ._enums import (
 )
 from ._immutable import Immutable
 from ._overlapped import Operation, start
-from ._socket import SocketLike, check_peer_family, handle_of, is_datagram, socket_kind
+from ._socket import SocketLike, check_peer_family, handle_of
 from ._strings import encode_utf16
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
@@ -42,11 +42,12 @@ class SecuritySettings(Immutable):
     """SOCKET_SECURITY_SETTINGS with protocol DEFAULT: the settings most
     applications should use (Windows picks IPsec and the policy)."""
 
-    __slots__ = ("_buffer", "_bytes", "_flags")
+    __slots__ = ("_buffer", "_bytes", "_flags", "_item", "_size")
 
     _flags: SecuritySettingsFlags
     _buffer: Any
     _bytes: bytes
+    _size: int
 
     def __init__(
         self, flags: Union[SecuritySettingsFlags, int] = SecuritySettingsFlags.NONE
@@ -63,6 +64,8 @@ class SecuritySettings(Immutable):
         object.__setattr__(self, "_flags", checked)
         object.__setattr__(self, "_buffer", buffer)
         object.__setattr__(self, "_bytes", ffi.buffer(buffer, lib.WSAPEER_SETTINGS_SIZE)[:])
+        object.__setattr__(self, "_size", lib.WSAPEER_SETTINGS_SIZE)
+        object.__setattr__(self, "_item", ffi.new("wsapeer_buffer *", (buffer, self._size)))
 
     @property
     def protocol(self) -> SecurityProtocol:
@@ -75,7 +78,7 @@ class SecuritySettings(Immutable):
     @property
     def size(self) -> int:
         """SecuritySettingsLen: sizeof(SOCKET_SECURITY_SETTINGS)."""
-        return int(lib.WSAPEER_SETTINGS_SIZE)
+        return self._size
 
     def apply(self, sock: SocketLike) -> None:
         """WSASetSocketSecurity(sock, self): once per socket, before bind or connect."""
@@ -129,8 +132,8 @@ class IPsecSettings(Immutable):
     """
 
     __slots__ = (
-        "_buffer", "_domain", "_flags", "_has_password", "_ipsec_flags", "_mm", "_protocol",
-        "_qm", "_size", "_user",
+        "_buffer", "_domain", "_flags", "_has_password", "_ipsec_flags", "_item", "_mm",
+        "_protocol", "_qm", "_size", "_user",
     )  # fmt: skip
 
     _protocol: SecurityProtocol
@@ -192,6 +195,7 @@ class IPsecSettings(Immutable):
         set_(self, "_has_password", bool(password))
         set_(self, "_buffer", buffer)
         set_(self, "_size", size)
+        set_(self, "_item", ffi.new("wsapeer_buffer *", (buffer, size)))
 
     protocol = property(lambda self: self._protocol)
     flags = property(lambda self: self._flags)
@@ -264,7 +268,6 @@ def _unpickle_ipsec(*args: Any) -> IPsecSettings:
 
 def _apply_settings(sock: SocketLike, buffer: Any, size: int) -> None:
     handle = handle_of(sock)
-    socket_kind(sock, _SET_SECURITY)
     _check(lib.wsapeer_set_socket_security(handle, buffer, size), _SET_SECURITY)
 
 
@@ -272,7 +275,6 @@ def _apply_settings_async(
     sock: SocketLike, buffer: Any, size: int, routine: bool
 ) -> Operation[None]:
     handle = handle_of(sock)
-    socket_kind(sock, _SET_SECURITY)
     return start(lib.WSAPEER_MODEL_SET_SOCKET_SECURITY, handle, buffer, size, routine)
 
 
@@ -345,7 +347,7 @@ def _delete_args(sock: SocketLike, peer: Tuple[Any, ...]) -> Tuple[int, Any, int
     if peer is None:
         raise ValueError("delete_peer_target_name needs the peer address whose name to remove")
     normalized = normalize_peer(peer)
-    check_peer_family(socket_kind(sock, _DELETE), normalized)
+    check_peer_family(sock, normalized)
     buffer, size = _sockaddr(normalized)
     return handle, buffer, size
 
@@ -472,11 +474,7 @@ def _query_args(
     if not isinstance(ipsec2, bool):
         raise TypeError(f"ipsec2 must be a bool, not {type(ipsec2).__name__}")
     normalized = normalize_peer(peer)
-    check_peer_family(socket_kind(sock, _QUERY), normalized)
-    if is_datagram(sock) and normalized.kind == lib.WSAPEER_PEER_NONE:
-        raise _errors.WinsockError(
-            _errors.WSAEMSGSIZE, _QUERY, "a connectionless socket's query needs the peer"
-        )
+    check_peer_family(sock, normalized)
     if peer is None and not access_mask and not ipsec2:
         return handle, ffi.NULL, 0  # TCP's default information
     size = lib.WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_TEMPLATE_SIZE
@@ -541,15 +539,11 @@ def impersonate_socket_peer(sock: SocketLike, peer: PeerArg = None) -> None:
     revert_impersonation(). Prefer the impersonate_peer() context manager."""
     handle = handle_of(sock)
     normalized = normalize_peer(peer)
-    check_peer_family(socket_kind(sock, _IMPERSONATE), normalized)
+    check_peer_family(sock, normalized)
     address: Any = ffi.NULL
     size = 0
     if normalized.kind != lib.WSAPEER_PEER_NONE:
         address, size = _sockaddr(normalized)
-    elif is_datagram(sock):
-        raise _errors.WinsockError(
-            _errors.WSAEFAULT, _IMPERSONATE, "a connectionless socket needs the peer address"
-        )
     _check(lib.wsapeer_impersonate_socket_peer(handle, address, size), _IMPERSONATE)
     _impersonation.active = True
 

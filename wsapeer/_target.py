@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
+from socket import inet_pton
 from typing import Any, Optional, Tuple, Union
 
 from . import _errors
@@ -10,14 +12,28 @@ from ._address import Peer, PeerTuple, normalize_peer
 from ._enums import SecurityProtocol, check_enum
 from ._immutable import Immutable
 from ._overlapped import Operation, start
-from ._socket import SocketLike, check_target, handle_of
+from ._socket import (
+    FAMILY_OF_KIND,
+    SOCKET,
+    SocketLike,
+    check_peer_family,
+    family_of,
+    handle_of,
+)
 from ._strings import encode_utf16
 from ._wsapeer import ffi, lib
 
 _FUNCTION = "WSASetSocketPeerTargetName"
 
 
+_PROTOCOLS = {int(p): p for p in SecurityProtocol}
+
+
 def _protocol(value: object) -> SecurityProtocol:
+    if type(value) is int or type(value) is SecurityProtocol:
+        known = _PROTOCOLS.get(value)  # type: ignore[call-overload,unused-ignore]
+        if known is not None:
+            return known
     return check_enum(value, SecurityProtocol, "security protocol")
 
 
@@ -35,9 +51,14 @@ class PeerTargetName(Immutable):
     can build one per peer and apply it to every connection.
     """
 
-    __slots__ = ("__weakref__", "_buffer", "_bytes", "_name", "_peer", "_protocol", "_size")
+    __slots__ = (
+        "__weakref__", "_buffer", "_bytes", "_family", "_item", "_name", "_peer", "_protocol",
+        "_size",
+    )  # fmt: skip
 
     _name: str
+    _family: int
+    _item: Any
     _peer: Peer
     _protocol: SecurityProtocol
     _buffer: Any
@@ -78,6 +99,10 @@ class PeerTargetName(Immutable):
         set_(self, "_buffer", buffer)
         set_(self, "_size", size)
         set_(self, "_bytes", ffi.buffer(buffer, size)[:])
+        # The socket family the peer needs (0: any), for apply's one check.
+        set_(self, "_family", FAMILY_OF_KIND.get(normalized.kind, 0))
+        # The buffer as a batch takes it (apply_many), made once.
+        set_(self, "_item", ffi.new("wsapeer_buffer *", (buffer, size)))
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> PeerTargetName:
@@ -140,8 +165,29 @@ class PeerTargetName(Immutable):
         return self._size
 
     def apply(self, sock: SocketLike) -> None:
-        """Calls WSASetSocketPeerTargetName(sock, self) with the prepared buffer."""
-        self._apply(handle_of(sock), sock)
+        """Calls WSASetSocketPeerTargetName(sock, self) with the prepared buffer.
+
+        The hot path of a server: beyond the call itself it costs a fileno()
+        and, for a target with a peer, one read of the socket's family."""
+        if type(sock) is SOCKET:
+            handle = sock.fileno()
+            if handle < 0 or (self._family and family_of(sock) != self._family):
+                return self._apply_checked(sock)
+        elif type(sock) is int and 0 <= sock <= _MAX_HANDLE:
+            handle = sock
+        else:
+            return self._apply_checked(sock)
+        status = _set(handle, self._buffer, self._size)
+        if status:
+            _errors.raise_status(status, _FUNCTION)
+        return None
+
+    def _apply_checked(self, sock: SocketLike) -> None:
+        handle = handle_of(sock)
+        check_peer_family(sock, self._peer)
+        status = _set(handle, self._buffer, self._size)
+        if status:
+            _errors.raise_status(status, _FUNCTION)
 
     def apply_async(self, sock: SocketLike, routine: bool = False) -> Operation[None]:
         """Starts WSASetSocketPeerTargetName with an OVERLAPPED kept in C.
@@ -149,15 +195,9 @@ class PeerTargetName(Immutable):
         routine=True completes through a C completion routine, which runs only
         while the starting thread waits (Operation.wait) on it."""
         handle = handle_of(sock)
-        check_target(sock, self._peer, _FUNCTION)
+        check_peer_family(sock, self._peer)
         return start(lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME, handle, self._buffer, self._size,
                      routine)  # fmt: skip
-
-    def _apply(self, handle: int, sock: object) -> None:
-        check_target(sock, self._peer, _FUNCTION)
-        status = lib.wsapeer_set_peer_target_name(handle, self._buffer, self._size)
-        if status:
-            _errors.raise_status(status, _FUNCTION)
 
     def __bytes__(self) -> bytes:
         return self._bytes
@@ -194,5 +234,91 @@ def set_peer_target_name(
     before connect or the first sendto to it. Raises WinsockError with the
     code Windows returns, and UnsupportedPlatformError off Windows.
     """
-    handle = handle_of(sock)  # a bad socket is reported before the name's problems
-    PeerTargetName(target_name, peer, protocol)._apply(handle, sock)
+    # Straight-line on purpose: this runs per connection. A target seen twice
+    # is kept (immutable, so sharing is safe) and applied like a prepared one;
+    # a new one goes straight to C when it is a common valid case, checked as
+    # strictly as PeerTargetName checks it; anything else takes the full path,
+    # which says what is wrong.
+    if type(sock) is SOCKET:
+        handle = sock.fileno()
+        if handle < 0:
+            handle = handle_of(sock)  # raises: closed
+    else:
+        handle = handle_of(sock)
+    key: Optional[Tuple[Any, ...]] = None
+    if (type(target_name) is str and type(protocol) in _PROTOCOL_TYPES
+            and (peer is None or (type(peer) is tuple and len(peer) == 2
+                                  and type(peer[0]) is str and type(peer[1]) is int))):  # fmt: skip
+        key = (target_name, peer, protocol)  # types checked: True == 1 cannot alias
+        target = _known.get(key)
+        if target is not None:
+            if target._family and type(sock) is SOCKET and family_of(sock) != target._family:
+                check_peer_family(sock, target._peer)
+            status = _set(handle, target._buffer, target._size)
+            if status:
+                _errors.raise_status(status, _FUNCTION)
+            return
+        if key in _seen:
+            target = PeerTargetName(target_name, peer, protocol)
+            if len(_known) >= _KEEP:
+                _known.clear()
+            _known[key] = target
+            target._apply_checked(sock)
+            return
+    if (type(target_name) is str and target_name and "\0" not in target_name
+            and type(protocol) in _PROTOCOL_TYPES and 0 <= protocol <= 2):  # fmt: skip
+        try:
+            encoded = _utf16(target_name)[0]
+        except UnicodeEncodeError:
+            encoded = b""
+        units = len(encoded) >> 1
+        if 0 < units <= _MAX_UNITS:
+            status = -1
+            if peer is None:
+                status = _direct(handle, protocol, 0, _NULL, 0, 0, 0, encoded, units)
+            elif type(peer) is tuple and len(peer) == 2:
+                host, port = peer
+                if type(host) is str and type(port) is int and 0 <= port <= 0xFFFF:
+                    family: int = 0
+                    if "." in host and ":" not in host:
+                        family, kind = _AF_INET, _V4
+                    elif ":" in host and "%" not in host:
+                        family, kind = _AF_INET6, _V6
+                    if family and (type(sock) is not SOCKET or family_of(sock) == family):
+                        try:
+                            packed = inet_pton(family, host)
+                        except OSError:
+                            pass
+                        else:
+                            status = _direct(handle, protocol, kind, packed, port, 0, 0, encoded,
+                                             units)  # fmt: skip
+            if status >= 0:
+                if key is not None:
+                    if len(_seen) >= _KEEP:
+                        _seen.clear()
+                    _seen[key] = None
+                if status:
+                    _errors.raise_status(status, _FUNCTION)
+                return
+    target = PeerTargetName(target_name, peer, protocol)
+    check_peer_family(sock, target._peer)
+    status = _set(handle, target._buffer, target._size)
+    if status:
+        _errors.raise_status(status, _FUNCTION)
+
+
+# Targets set more than once by set_peer_target_name, and keys seen once. Bounded:
+# cleared when full (a server's working set is far smaller; a scan of many
+# peers just takes the direct path).
+_KEEP = 1024
+_known: dict[Tuple[Any, ...], PeerTargetName] = {}
+_seen: dict[Tuple[Any, ...], None] = {}
+_set = lib.wsapeer_set_peer_target_name
+_direct = lib.wsapeer_set_peer_target_name_direct
+_utf16 = codecs.utf_16_le_encode
+_NULL = ffi.NULL
+_MAX_UNITS = lib.WSAPEER_MAX_NAME_UNITS
+_MAX_HANDLE = 2**64 - 1
+_V4, _V6 = lib.WSAPEER_PEER_IPV4, lib.WSAPEER_PEER_IPV6
+_AF_INET, _AF_INET6 = FAMILY_OF_KIND[_V4], FAMILY_OF_KIND[_V6]
+_PROTOCOL_TYPES = (int, SecurityProtocol)

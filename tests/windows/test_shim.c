@@ -982,27 +982,26 @@ static void test_thousand_ops(void)
 static void test_batch(void)
 {
     SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
-    static int functions[MANY], results[MANY];
+    static int results[MANY];
     static uint64_t socks[MANY];
-    static const void *inputs[MANY];
-    static size_t sizes[MANY];
-    static uint8_t *bufs[MANY];
+    static wsapeer_buffer buffers[MANY];
+    static const wsapeer_buffer *inputs[MANY];
+    const int function = WSAPEER_MODEL_SET_PEER_TARGET_NAME;
     DWORD handles_before;
     HANDLE thread;
     size_t i, ok = 0, aborted = 0;
 
     for (i = 0; i < MANY; i++) {
-        bufs[i] = udp_target((unsigned short)(2000 + i), &sizes[i]);
-        functions[i] = WSAPEER_MODEL_SET_PEER_TARGET_NAME;
+        buffers[i].data = udp_target((unsigned short)(2000 + i), &buffers[i].size);
+        inputs[i] = &buffers[i];
         socks[i] = (uint64_t)s;
-        inputs[i] = bufs[i];
     }
     socks[7] = 0x7ffc; /* one bad item: its error, and nobody else's */
     dll.reset();
     dll.set_completion(WSAPEER_MODEL_PEND);
     handles_before = handle_count();
     thread = start_completer(20);
-    CHECK(wsapeer_batch(MANY, functions, socks, inputs, sizes, results, 10000) == 0,
+    CHECK(wsapeer_batch(MANY, &function, 1, socks, MANY, inputs, results, 10000) == 0,
           "batch of 1000 ran");
     stop_completer(thread);
     for (i = 0; i < MANY; i++)
@@ -1011,11 +1010,20 @@ static void test_batch(void)
           "batch: 999 successes, the bad item's WSAENOTSOCK (%u ok)", (unsigned)ok);
     CHECK(handle_count() == handles_before, "batch: no handle left behind");
 
+    /* One socket shared by every item, as a UDP server sends. */
+    dll.reset();
+    CHECK(wsapeer_batch(MANY, &function, 1, socks, 1, inputs, results, 10000) == 0 &&
+              dll.record_count() == MANY,
+          "batch: one socket for all items");
+    CHECK(wsapeer_batch(MANY, &function, 2, socks, 1, inputs, results, 10000) ==
+              WSAPEER_E_ARGUMENT,
+          "batch: a function array of neither 1 nor n entries is refused");
+
     /* Timeout: the in-process model never completes; the batch cancels. */
     wsapeer_model_reset();
     wsapeer_model_enable(1);
     wsapeer_model_set_completion(WSAPEER_MODEL_PEND);
-    CHECK(wsapeer_batch(10, functions, socks, inputs, sizes, results, 50) == 0, "batch: timeout");
+    CHECK(wsapeer_batch(10, &function, 1, socks, 10, inputs, results, 50) == 0, "batch: timeout");
     for (i = 0; i < 10; i++)
         aborted += results[i] == WSAPEER_OPERATION_ABORTED;
     CHECK(aborted == 9 && results[7] == WSAENOTSOCK && wsapeer_model_pending_count() == 0,
@@ -1024,7 +1032,7 @@ static void test_batch(void)
     wsapeer_model_reset();
     dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
     for (i = 0; i < MANY; i++)
-        free(bufs[i]);
+        free((void *)buffers[i].data);
     closesocket(s);
 }
 
