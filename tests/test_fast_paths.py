@@ -1,0 +1,92 @@
+"""The fast paths (one-shot direct marshalling, the target cache, apply_many's
+columns) send exactly what PeerTargetName sends, and refuse what it refuses.
+
+The benchmarks' endpoint (a backend that only copies what it is given)
+shows the bytes each path hands to the backend."""
+
+import contextlib
+import socket
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import wsapeer
+from wsapeer import PeerTargetName, SecurityProtocol
+from wsapeer._wsapeer import ffi, lib
+
+
+@contextlib.contextmanager
+def endpoint():
+    previous = lib.wsapeer_backend_select(lib.WSAPEER_BACKEND_ENDPOINT)
+    try:
+        yield
+    finally:
+        lib.wsapeer_backend_select(previous)
+
+
+def last_sent() -> bytes:
+    size = lib.wsapeer_endpoint_last(ffi.NULL, 0)
+    out = ffi.new("uint8_t[]", size)
+    lib.wsapeer_endpoint_last(out, size)
+    return bytes(ffi.buffer(out, size))
+
+
+hosts = st.one_of(
+    st.ip_addresses().map(str),
+    st.text(alphabet="0123456789.:abcdefABCDEF%x", min_size=0, max_size=40),
+)
+names = st.text(min_size=0, max_size=30)
+protocols = st.one_of(st.sampled_from(list(SecurityProtocol)), st.integers(-1, 3), st.booleans())
+ports = st.one_of(st.integers(-1, 65536), st.booleans())
+
+
+def outcome(call):
+    try:
+        call()
+    except (TypeError, ValueError) as exc:
+        return type(exc)
+    return last_sent()
+
+
+@settings(max_examples=400, deadline=None)
+@given(names, hosts, ports, protocols, st.booleans())
+def test_one_shot_sends_what_peer_target_name_sends(name, host, port, protocol, with_peer):
+    peer = (host, port) if with_peer else None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with endpoint(), socket.socket(family, socket.SOCK_DGRAM) as sock:
+        expected = outcome(lambda: PeerTargetName(name, peer, protocol).apply(sock))
+        for _ in range(3):  # new, seen once, then reused from the cache
+            assert outcome(lambda: wsapeer.set_peer_target_name(sock, name, peer, protocol)) == (
+                expected
+            )
+
+
+def test_one_shot_family_mismatch_still_raises_after_caching():
+    with endpoint(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as v4:
+        for _ in range(3):
+            wsapeer.set_peer_target_name(v4, "host/x", ("192.0.2.1", 5))
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as v6:
+            with pytest.raises(ValueError, match="IPv4 address but the socket is IPv6"):
+                wsapeer.set_peer_target_name(v6, "host/x", ("192.0.2.1", 5))
+            with pytest.raises(ValueError, match="IPv4 address but the socket is IPv6"):
+                PeerTargetName("host/x", ("192.0.2.1", 5)).apply(v6)
+
+
+def test_bool_never_aliases_an_int_in_the_cache():
+    with endpoint(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(3):
+            wsapeer.set_peer_target_name(sock, "host/x", ("192.0.2.1", 1), 1)
+        with pytest.raises(TypeError, match="port must be an int, not bool"):
+            wsapeer.set_peer_target_name(sock, "host/x", ("192.0.2.1", True), 1)
+        with pytest.raises(TypeError, match="protocol must be a SecurityProtocol"):
+            wsapeer.set_peer_target_name(sock, "host/x", ("192.0.2.1", 1), True)
+
+
+def test_apply_many_sends_each_target():
+    targets = [PeerTargetName(f"host/p{i}", ("192.0.2.1", i)) for i in range(20)]
+    with endpoint(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        before = lib.wsapeer_endpoint_calls()
+        assert wsapeer.apply_many([(sock, t) for t in targets]) == [None] * 20
+        assert lib.wsapeer_endpoint_calls() == before + 20
+        assert last_sent() == bytes(targets[-1])
