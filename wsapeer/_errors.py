@@ -113,6 +113,7 @@ class WinsockError(WsapeerError):
     # only gives OSError a winerror slot on Windows).
     @property
     def winerror(self) -> int:
+        """The WSA error code (WSAGetLastError), on every platform."""
         return self._winerror
 
     def __init__(self, winerror: int, function: str, detail: str = "") -> None:

@@ -54,6 +54,7 @@ class Operation(Generic[T]):
 
     @property
     def function(self) -> str:
+        """The Winsock function this operation calls."""
         return self._function
 
     @property
@@ -62,6 +63,7 @@ class Operation(Generic[T]):
         return int(lib.wsapeer_op_event(self._op))
 
     def done(self) -> bool:
+        """Whether the operation has completed (successfully or not)."""
         return bool(lib.wsapeer_op_done(self._op))
 
     def wait(self, timeout: Optional[float] = None) -> bool:

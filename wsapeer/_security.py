@@ -69,10 +69,12 @@ class SecuritySettings(Immutable):
 
     @property
     def protocol(self) -> SecurityProtocol:
+        """Always DEFAULT: Windows chooses (IPsec)."""
         return SecurityProtocol.DEFAULT
 
     @property
     def flags(self) -> SecuritySettingsFlags:
+        """SecurityFlags: GUARANTEE_ENCRYPTION, ALLOW_INSECURE."""
         return self._flags
 
     @property
@@ -197,16 +199,17 @@ class IPsecSettings(Immutable):
         set_(self, "_size", size)
         set_(self, "_item", ffi.new("wsapeer_buffer *", (buffer, size)))
 
-    protocol = property(lambda self: self._protocol)
-    flags = property(lambda self: self._flags)
-    ipsec_flags = property(lambda self: self._ipsec_flags)
-    mm_policy_key = property(lambda self: self._mm)
-    qm_policy_key = property(lambda self: self._qm)
-    user_name = property(lambda self: self._user)
-    domain_name = property(lambda self: self._domain)
+    protocol = property(lambda self: self._protocol, doc="IPSEC or IPSEC2.")
+    flags = property(lambda self: self._flags, doc="SecurityFlags: SecuritySettingsFlags.")
+    ipsec_flags = property(lambda self: self._ipsec_flags, doc="IpsecFlags: IPsecFlags.")
+    mm_policy_key = property(lambda self: self._mm, doc="AuthipMMPolicyKey, or None.")
+    qm_policy_key = property(lambda self: self._qm, doc="AuthipQMPolicyKey, or None.")
+    user_name = property(lambda self: self._user, doc="The user name, or None.")
+    domain_name = property(lambda self: self._domain, doc="The domain name, or None.")
 
     @property
     def has_password(self) -> bool:
+        """Whether a password was given (the password itself is not readable)."""
         return self._has_password
 
     @property
@@ -409,14 +412,17 @@ class SecurityInfo:
 
     @property
     def protocol(self) -> Union[SecurityProtocol, int]:
+        """The protocol securing the traffic (an int if this wsapeer predates it)."""
         return self._protocol
 
     @property
     def flags(self) -> SecurityInfoFlags:
+        """SECURED, ENCRYPTED, IMPERSONATED; bits Windows adds later are kept."""
         return self._flags
 
     @property
     def secured(self) -> bool:
+        """Whether a security protocol protects the traffic (SECURED is set)."""
         return bool(self._flags & SecurityInfoFlags.SECURED)
 
     def _token(self, index: int) -> Optional[int]:
@@ -443,6 +449,7 @@ class SecurityInfo:
 
     @property
     def closed(self) -> bool:
+        """Whether close() ran: the token handles are gone."""
         return self._tokens is None
 
     def close(self) -> None:

@@ -148,6 +148,7 @@ class PeerTargetName(Immutable):
 
     @property
     def target_name(self) -> str:
+        """The peer's principal name (an SPN such as host/server.example.com)."""
         return self._name
 
     @property
@@ -157,6 +158,7 @@ class PeerTargetName(Immutable):
 
     @property
     def protocol(self) -> SecurityProtocol:
+        """The SecurityProtocol the name is set for."""
         return self._protocol
 
     @property

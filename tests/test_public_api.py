@@ -1,0 +1,44 @@
+"""Every public name is documented, typed and exported on purpose."""
+
+import inspect
+
+import pytest
+
+import wsapeer
+import wsapeer.aio
+import wsapeer.testing
+
+MODULES = [wsapeer, wsapeer.aio, wsapeer.testing]
+
+
+def public_members():
+    for module in MODULES:
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) or callable(obj)):
+                continue
+            yield f"{module.__name__}.{name}", obj
+            if inspect.isclass(obj) and not issubclass(obj, int):
+                for attr, value in vars(obj).items():
+                    if not attr.startswith("_") and (callable(value) or isinstance(value, property)):
+                        yield f"{module.__name__}.{name}.{attr}", value
+
+
+@pytest.mark.parametrize("qualname, obj", list(public_members()), ids=lambda x: str(x)[:60])
+def test_documented(qualname, obj):
+    assert (getattr(obj, "__doc__", None) or "").strip(), f"{qualname} has no docstring"
+
+
+def test_all_is_complete():
+    for module in MODULES:
+        assert sorted(module.__all__) == sorted(set(module.__all__))
+        for name in module.__all__:
+            assert hasattr(module, name)
+
+
+def test_py_typed_ships():
+    from pathlib import Path
+
+    package = Path(wsapeer.__file__).parent
+    assert (package / "py.typed").exists()
+    assert (package / "_wsapeer.pyi").exists()

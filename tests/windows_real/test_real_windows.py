@@ -1,0 +1,159 @@
+"""The real Winsock Secure Socket Extensions on loopback (Windows runners only)."""
+
+import asyncio
+import socket
+import sys
+
+import pytest
+
+import wsapeer
+import wsapeer.aio
+from wsapeer import (
+    PeerTargetName,
+    SecurityInfoFlags,
+    SecuritySettings,
+    SecuritySettingsFlags,
+    WinsockError,
+)
+
+INSECURE = SecuritySettings(flags=SecuritySettingsFlags.ALLOW_INSECURE)
+
+
+def winerror(call):
+    with pytest.raises(WinsockError) as info:
+        call()
+    return info.value.winerror
+
+
+@pytest.fixture
+def listener():
+    srv = socket.socket()
+    wsapeer.set_socket_security(srv, INSECURE)  # server: before bind
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    yield srv
+    srv.close()
+
+
+def test_client_server_exchange_and_query(listener, observe):
+    client = socket.socket()
+    wsapeer.secure_client(client, "host/localhost", INSECURE)
+    client.settimeout(10)
+    client.connect(listener.getsockname())
+    conn, _ = listener.accept()
+    with client, conn:
+        client.sendall(b"ping")
+        assert conn.recv(4) == b"ping"
+        conn.sendall(b"pong")
+        assert client.recv(4) == b"pong"
+        with wsapeer.query_socket_security(conn) as info:
+            observe("server query flags", int(info.flags))
+            # No IPsec policy on a CI runner: the traffic flows in the clear.
+            assert not info.flags & SecurityInfoFlags.SECURED
+        with wsapeer.query_socket_security(client, access_mask=0x8) as info:
+            observe("client query flags, tokens", (int(info.flags), info.peer_machine_token))
+            assert not info.secured
+        assert winerror(lambda: wsapeer.set_peer_target_name(client, "host/x")) == 10056
+        assert winerror(lambda: wsapeer.set_socket_security(client)) == 10056
+
+
+def test_udp_peers_then_delete(observe):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u, INSECURE)  # UDP: right after socket()
+        for port in (5001, 5002, 5003):
+            wsapeer.set_peer_target_name(u, f"host/peer{port}", ("127.0.0.1", port))
+        wsapeer.set_peer_target_name(u, "host/replaced", ("127.0.0.1", 5002))
+        wsapeer.delete_peer_target_name(u, ("127.0.0.1", 5001))
+        try:
+            wsapeer.delete_peer_target_name(u, ("127.0.0.1", 5001))
+            observe("delete of a peer without a name", "success")
+        except WinsockError as exc:
+            observe("delete of a peer without a name", exc.winerror)
+
+
+def test_documented_errors(observe):
+    closed = socket.socket()
+    handle = closed.detach()
+    socket.socket(fileno=handle).close()
+    assert winerror(lambda: wsapeer.set_peer_target_name(handle, "host/x")) == 10038  # WSAENOTSOCK
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        assert winerror(lambda: wsapeer.set_peer_target_name(u, "host/x")) == 10022  # zero peer
+        from wsapeer._wsapeer import ffi, lib
+
+        raw = bytes(PeerTargetName("host/x", ("127.0.0.1", 9)))
+        assert lib.wsapeer_set_peer_target_name(u.fileno(), ffi.NULL, len(raw)) == 10014
+        assert lib.wsapeer_set_peer_target_name(u.fileno(), raw, 100) == 10040
+        u.connect(("127.0.0.1", 9))
+        assert winerror(lambda: wsapeer.set_peer_target_name(u, "h", ("127.0.0.1", 9))) == 10056
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        wsapeer.set_socket_security(s, INSECURE)
+        code = winerror(lambda: wsapeer.set_socket_security(s))
+        observe("second WSASetSocketSecurity", code)
+        assert code == 10022
+    if hasattr(socket, "AF_UNIX"):
+        try:
+            unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError as exc:
+            observe("AF_UNIX socket", str(exc))
+        else:
+            with unix:
+                observe("AF_UNIX", winerror(lambda: wsapeer.set_socket_security(unix)))
+
+
+def test_name_before_security_is_recorded(observe):
+    with socket.socket() as s:
+        try:
+            wsapeer.set_peer_target_name(s, "host/localhost")
+            observe("target name before socket security", "success")
+        except WinsockError as exc:
+            observe("target name before socket security", exc.winerror)
+
+
+@pytest.mark.parametrize("routine", [False, True])
+def test_overlapped_operations(observe, routine):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        op = wsapeer.set_socket_security_async(u, INSECURE, routine=routine)
+        observe("security op done at once", op.done())
+        assert op.wait(10)
+        op.result()
+        op = PeerTargetName("host/p", ("127.0.0.1", 5000)).apply_async(u, routine=routine)
+        observe("target name op done at once", op.done())
+        assert op.wait(10)
+        assert op.result() is None
+
+
+def test_asyncio_proactor(observe):
+    async def main():
+        loop = asyncio.get_running_loop()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            await wsapeer.aio.set_socket_security(u, INSECURE)
+            await wsapeer.aio.set_peer_target_name(u, "host/p", ("127.0.0.1", 5000))
+        return type(loop).__name__
+
+    name = asyncio.run(main())
+    observe("event loop", name)
+    assert "Proactor" in name
+
+
+def test_thousand_item_batch():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u, INSECURE)
+        targets = [PeerTargetName(f"host/p{i}", ("127.0.0.1", 1024 + i)) for i in range(1000)]
+        assert wsapeer.apply_many([(u, t) for t in targets], timeout=60) == [None] * 1000
+
+
+def test_impersonation_reverts(listener, observe):
+    client = socket.socket()
+    wsapeer.secure_client(client, "host/localhost", INSECURE)
+    client.connect(listener.getsockname())
+    conn, _ = listener.accept()
+    with client, conn:
+        try:
+            with wsapeer.impersonate_peer(conn):
+                observe("impersonation", "entered")
+        except WinsockError as exc:
+            observe("impersonation without IPsec", exc.winerror)
+
+
+def test_platform_is_windows():
+    assert sys.platform == "win32"
