@@ -20,7 +20,8 @@ def public_members():
             yield f"{module.__name__}.{name}", obj
             if inspect.isclass(obj) and not issubclass(obj, int):
                 for attr, value in vars(obj).items():
-                    if not attr.startswith("_") and (callable(value) or isinstance(value, property)):
+                    member = callable(value) or isinstance(value, property)
+                    if member and not attr.startswith("_"):
                         yield f"{module.__name__}.{name}.{attr}", value
 
 

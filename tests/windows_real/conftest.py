@@ -21,7 +21,10 @@ OBSERVATIONS = Path(os.environ.get("WSAPEER_OBSERVATIONS", "windows-observations
 def pytest_collection_modifyitems(config, items):
     if sys.platform == "win32":
         return
-    reason = "SKIPPED LOUDLY: tests/windows_real needs real Windows (run by .github/workflows/wheels.yml)"
+    reason = (
+        "SKIPPED LOUDLY: tests/windows_real needs real Windows "
+        "(run by .github/workflows/wheels.yml)"
+    )
     sys.stderr.write(f"\n*** {reason} ***\n")
     for item in items:
         if "windows_real" in str(item.fspath):
