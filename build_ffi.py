@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = "src"  # relative: setuptools wants relative source paths
 # model_dll.c is not here: it builds the model as fwpuclnt.dll for Wine only.
 SOURCES = ["_wsapeer.c", "marshal.c", "model.c", "overlapped.c"]
-HEADERS = ["wsapeer.h", "model.h", "win_layout.h", "byte_order.h"]
+HEADERS = ["wsapeer.h", "model.h", "win_layout.h", "byte_order.h", "secure_zero.h"]
 
 
 def _cdef() -> str:

@@ -10,6 +10,7 @@
 #include "wsapeer.h"
 #include "model.h"
 #include "win_layout.h"
+#include "secure_zero.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -277,27 +278,13 @@ void *wsapeer_secret_alloc(size_t size)
     return p + SECRET_HEADER;
 }
 
-/* Zeroes a secret buffer, header and all, in a way the compiler may not drop
- * as a dead store. */
-static void wipe(uint8_t *p, size_t size)
-{
-#ifdef _WIN32
-    SecureZeroMemory(p, size);
-#else
-    volatile uint8_t *v = p;
-    size_t i;
-    for (i = 0; i < size; i++)
-        v[i] = 0;
-#endif
-}
-
 void wsapeer_secret_wipe(void *buffer)
 {
     size_t size;
     if (buffer == NULL)
         return;
     memcpy(&size, (uint8_t *)buffer - SECRET_HEADER, sizeof size);
-    wipe((uint8_t *)buffer, size);
+    wsapeer_secure_zero(buffer, size);
 }
 
 void wsapeer_secret_free(void *buffer)
@@ -308,7 +295,7 @@ void wsapeer_secret_free(void *buffer)
         return;
     p = (uint8_t *)buffer - SECRET_HEADER;
     memcpy(&size, p, sizeof size);
-    wipe(p, SECRET_HEADER + size);
+    wsapeer_secure_zero(p, SECRET_HEADER + size);
     free(p);
 }
 

@@ -9,6 +9,7 @@
 #include "model.h"
 #include "win_layout.h"
 #include "byte_order.h"
+#include "secure_zero.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,9 +125,16 @@ static int same_key(const record *r, int function, uint64_t sock, uint64_t ident
            memcmp(r->bytes + key_offset, bytes + key_offset, key_size) == 0;
 }
 
+/* Records may hold settings, passwords included: zeroed before they go. */
+static void free_record_bytes(record *r)
+{
+    wsapeer_secure_zero(r->bytes, r->head.size);
+    free(r->bytes);
+}
+
 static void drop_record(size_t i)
 {
-    free(records[i].bytes);
+    free_record_bytes(&records[i]);
     memmove(&records[i], &records[i + 1], (record_count - i - 1) * sizeof *records);
     record_count--;
 }
@@ -746,7 +754,7 @@ void wsapeer_model_reset(void)
     size_t i;
     LOCK();
     for (i = 0; i < record_count; i++)
-        free(records[i].bytes);
+        free_record_bytes(&records[i]);
     free(records);
     records = NULL;
     record_count = record_cap = 0;

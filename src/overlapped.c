@@ -13,6 +13,7 @@
 #include "wsapeer.h"
 #include "model.h"
 #include "win_layout.h"
+#include "secure_zero.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,8 @@ static void op_free(wsapeer_op *op)
         close_unclaimed(&op->info);
     if (op->event)
         CloseHandle(op->event);
+    if (op->input) /* settings copied here may hold a password */
+        wsapeer_secure_zero(op->input, op->size);
     free(op->input);
     free(op);
     ATOMIC_DEC(&live_ops);
@@ -528,6 +531,7 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
         }
     }
     CloseHandle(event);
+    wsapeer_secure_zero(block, total); /* copies of settings may hold passwords */
     free(block);
     return WSAPEER_OK;
 }
@@ -647,6 +651,8 @@ void wsapeer_op_release(wsapeer_op *op)
         return;
     if (op->state == OP_DONE && op->status == 0 && !op->info_taken)
         close_unclaimed(&op->info);
+    if (op->input) /* settings copied here may hold a password */
+        wsapeer_secure_zero(op->input, op->size);
     free(op->input);
     free(op);
     ATOMIC_DEC(&live_ops);
