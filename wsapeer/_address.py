@@ -40,11 +40,6 @@ class Peer(NamedTuple):
             )
         return None
 
-    @property
-    def is_zero(self) -> bool:
-        """All-zero address and port: what a connectionless socket may not be given."""
-        return self.port == 0 and not any(self.packed)
-
 
 NO_PEER = Peer(lib.WSAPEER_PEER_NONE, b"", 0, 0, 0)
 _V4, _V6 = lib.WSAPEER_PEER_IPV4, lib.WSAPEER_PEER_IPV6

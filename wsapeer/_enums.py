@@ -72,8 +72,3 @@ def check_flags(value: object, kind: type[F], what: str) -> F:
     if value < 0 or value & ~known:
         raise ValueError(f"{what} {value:#x} has bits {kind.__name__} does not define")
     return kind(value)
-
-
-def keep_unknown_bits(value: int, kind: type[F]) -> F:
-    """kind(value) with every bit kept, including ones kind does not name."""
-    return kind(value)

@@ -92,15 +92,6 @@ FUNCTION_MEANINGS: dict[tuple[str, int], str] = {
     ),
 }
 
-WSA_IO_PENDING = 997
-WSAEFAULT = 10014
-WSAEINVAL = 10022
-WSAENOTSOCK = 10038
-WSAEMSGSIZE = 10040
-WSAEOPNOTSUPP = 10045
-WSAEAFNOSUPPORT = 10047
-WSAEISCONN = 10056
-
 
 class WsapeerError(OSError):
     """Base class of every error wsapeer raises from a Winsock call."""
