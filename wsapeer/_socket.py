@@ -23,7 +23,7 @@ class HasFileno(Protocol):
 
 SocketLike = Union[socket.socket, HasFileno, int]
 
-_MAX_HANDLE = 2**64 - 1
+MAX_HANDLE = 2**64 - 1
 SOCKET = socket.socket
 #: The C-level family of a socket.socket: an int, without the IntEnum that
 #: socket.socket.family builds on every access.
@@ -40,7 +40,7 @@ def handle_of(sock: object) -> int:
         handle = sock.fileno()  # type: ignore[attr-defined]
         if handle >= 0:
             return int(handle)
-    elif kind is int and 0 <= sock <= _MAX_HANDLE:  # type: ignore[operator]
+    elif kind is int and 0 <= sock <= MAX_HANDLE:  # type: ignore[operator]
         return sock  # type: ignore[return-value]
     if isinstance(sock, bool):
         raise TypeError("sock must be a socket, an object with fileno() or an int, not bool")
@@ -58,7 +58,7 @@ def handle_of(sock: object) -> int:
             raise TypeError(f"sock.fileno() returned {type(handle).__name__}, not int")
     if handle == -1:
         raise ValueError("the socket is closed (its fileno() is -1)")
-    if not 0 <= handle <= _MAX_HANDLE:
+    if not 0 <= handle <= MAX_HANDLE:
         raise ValueError(f"socket handle {handle} is not a valid handle")
     return int(handle)
 

@@ -14,6 +14,7 @@ from ._immutable import Immutable
 from ._overlapped import Operation, start
 from ._socket import (
     FAMILY_OF_KIND,
+    MAX_HANDLE,
     SOCKET,
     SocketLike,
     check_peer_family,
@@ -174,18 +175,18 @@ class PeerTargetName(Immutable):
         if type(sock) is SOCKET:
             handle = sock.fileno()
             if handle < 0 or (self._family and family_of(sock) != self._family):
-                return self._apply_checked(sock)
-        elif type(sock) is int and 0 <= sock <= _MAX_HANDLE:
+                return self._apply_to(handle_of(sock), sock)
+        elif type(sock) is int and 0 <= sock <= MAX_HANDLE:
             handle = sock
         else:
-            return self._apply_checked(sock)
+            return self._apply_to(handle_of(sock), sock)
         status = _set(handle, self._buffer, self._size)
         if status:
             _errors.raise_status(status, _FUNCTION)
         return None
 
-    def _apply_checked(self, sock: SocketLike) -> None:
-        handle = handle_of(sock)
+    def _apply_to(self, handle: int, sock: object) -> None:
+        """apply() with every check, for the cases its fast path hands over."""
         check_peer_family(sock, self._peer)
         status = _set(handle, self._buffer, self._size)
         if status:
@@ -265,7 +266,7 @@ def set_peer_target_name(
             if len(_known) >= _KEEP:
                 _known.clear()
             _known[key] = target
-            target._apply_checked(sock)
+            target._apply_to(handle, sock)
             return
     if (type(target_name) is str and target_name and "\0" not in target_name
             and type(protocol) in _PROTOCOL_TYPES and 0 <= protocol <= 2):  # fmt: skip
@@ -302,11 +303,7 @@ def set_peer_target_name(
                 if status:
                     _errors.raise_status(status, _FUNCTION)
                 return
-    target = PeerTargetName(target_name, peer, protocol)
-    check_peer_family(sock, target._peer)
-    status = _set(handle, target._buffer, target._size)
-    if status:
-        _errors.raise_status(status, _FUNCTION)
+    PeerTargetName(target_name, peer, protocol)._apply_to(handle, sock)
 
 
 # Targets set more than once by set_peer_target_name, and keys seen once. Bounded:
@@ -320,7 +317,6 @@ _direct = lib.wsapeer_set_peer_target_name_direct
 _utf16 = codecs.utf_16_le_encode
 _NULL = ffi.NULL
 _MAX_UNITS = lib.WSAPEER_MAX_NAME_UNITS
-_MAX_HANDLE = 2**64 - 1
 _V4, _V6 = lib.WSAPEER_PEER_IPV4, lib.WSAPEER_PEER_IPV6
 _AF_INET, _AF_INET6 = FAMILY_OF_KIND[_V4], FAMILY_OF_KIND[_V6]
 _PROTOCOL_TYPES = (int, SecurityProtocol)
