@@ -6,6 +6,7 @@ impersonates peers, through a cffi C shim. Off Windows every call raises
 UnsupportedPlatformError: nothing is ever silently skipped.
 """
 
+from ._batch import apply_many
 from ._enums import IPsecFlags, SecurityInfoFlags, SecurityProtocol, SecuritySettingsFlags
 from ._errors import (
     WSA_ERRORS,
@@ -14,7 +15,7 @@ from ._errors import (
     WinsockErrorInfo,
     WsapeerError,
 )
-from ._overlapped import Operation, apply_many
+from ._overlapped import Operation
 from ._security import (
     IPsecSettings,
     SecurityInfo,

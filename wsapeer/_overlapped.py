@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Generic, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 from . import _errors
-from ._socket import SocketLike
 from ._wsapeer import ffi, lib
 
 T = TypeVar("T")
@@ -134,105 +133,3 @@ def start(
         ffi.release(op)
         _errors.raise_status(status, _FUNCTIONS[function])
     return Operation(op, function, take)
-
-
-Item = Tuple[SocketLike, Any]
-
-_TARGET_KINDS: frozenset[type] = frozenset()
-_PTN = lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME
-_SETTINGS = lib.WSAPEER_MODEL_SET_SOCKET_SECURITY
-
-
-def _handle(sock: object, index: int) -> int:
-    from ._socket import handle_of
-
-    try:
-        return handle_of(sock)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"items[{index}]: {exc}") from None
-
-
-def apply_many(
-    items: Sequence[Item], timeout: Optional[float] = None
-) -> List[Optional[_errors.WsapeerError]]:
-    """Applies many prepared objects at once: ``[(sock, target), ...]`` where each
-    target is a PeerTargetName, SecuritySettings or IPsecSettings.
-
-    Every call is issued in one C loop and awaited with the GIL released once.
-    Returns one entry per item, in order: None where the call succeeded, else
-    the WinsockError (or UnsupportedPlatformError) it raised. One failing item
-    neither hides nor aborts the others. Items cancelled at the timeout report
-    WSA_OPERATION_ABORTED (995). Bad arguments raise before anything is issued.
-    """
-    from ._security import IPsecSettings, SecuritySettings
-    from ._socket import KIND_OF_FAMILY, SOCKET, check_peer_family, family_of
-    from ._target import PeerTargetName
-
-    global _TARGET_KINDS
-    if not _TARGET_KINDS:
-        _TARGET_KINDS = frozenset((PeerTargetName, SecuritySettings, IPsecSettings))
-
-    ms = _milliseconds(timeout)
-    count = len(items)
-    if count == 0:
-        return []
-    # Column by column, at C speed where Python allows: a UDP server sends one
-    # socket with many targets, a TCP server one target to many sockets.
-    try:
-        socks = [sock for sock, _ in items]
-        targets = [target for _, target in items]
-    except (TypeError, ValueError):
-        index = next(i for i, item in enumerate(items) if type(item) is not tuple or len(item) != 2)
-        raise TypeError(f"items[{index}] must be a (sock, target) pair") from None
-    kinds = set(map(type, targets))
-    if not kinds <= _TARGET_KINDS:
-        index = next(i for i, t in enumerate(targets) if type(t) not in _TARGET_KINDS)
-        raise TypeError(
-            f"items[{index}]: target must be a PeerTargetName, SecuritySettings or "
-            f"IPsecSettings, not {type(targets[index]).__name__}"
-        )
-    if len(kinds) == 1:
-        functions = [_PTN if PeerTargetName in kinds else _SETTINGS]
-    else:
-        functions = [_PTN if type(t) is PeerTargetName else _SETTINGS for t in targets]
-    first = socks[0]
-    families = {getattr(t, "_family", 0) for t in targets} - {0}
-    if socks.count(first) == count:  # identity first: one socket for every item
-        handles = [_handle(first, 0)]
-        if families and isinstance(first, SOCKET) and family_of(first) in KIND_OF_FAMILY:
-            families.discard(family_of(first))
-            pairs: Any = ((first, t) for t in targets) if families else ()
-        else:
-            pairs = ()
-    else:
-        handles = [_handle(sock, i) for i, sock in enumerate(socks)]
-        pairs = zip(socks, targets) if families else ()
-    for index, (sock, target) in enumerate(pairs):
-        if type(target) is PeerTargetName and target._family:
-            try:
-                check_peer_family(sock, target._peer)
-            except ValueError as exc:
-                raise ValueError(f"items[{index}]: {exc}") from None
-    statuses = ffi.new("int[]", count)
-    status = lib.wsapeer_batch(
-        count,
-        functions,
-        len(functions),
-        handles,
-        len(handles),
-        [t._item for t in targets],
-        statuses,
-        ms,
-    )
-    if status:
-        _errors.raise_status(status, "wsapeer_batch")
-    results: List[Optional[_errors.WsapeerError]] = [None] * count
-    codes = ffi.unpack(statuses, count)
-    if any(codes):
-        for index, code in enumerate(codes):
-            if code:
-                try:
-                    _errors.raise_status(code, _FUNCTIONS[functions[index % len(functions)]])
-                except _errors.WsapeerError as exc:
-                    results[index] = exc
-    return results
