@@ -1,83 +1,40 @@
 /* _wsapeer.c: the calls behind wsapeer.
  *
- * One backend switch decides where every call goes: to Fwpuclnt.dll on
- * Windows, or to the contract model (model.c) when Python's
- * testing.contract_model() turned it on. Elsewhere, with the model off, the
- * calls report WSAPEER_E_UNSUPPORTED: never success. This file compiles on
- * its own as a translation unit; it never includes Python.h (cffi's
- * generated module does that).
+ * Each call goes through the one seam (fwpuclnt.h) to the implementation
+ * build_ffi.py compiled in: Fwpuclnt.dll on Windows, the contract model or
+ * "unsupported" elsewhere. This file neither knows nor asks which. It never
+ * includes Python.h (cffi's generated module does that).
  */
 #include "wsapeer.h"
-#include "model.h"
-#include "win_layout.h"
+#include "fwpuclnt.h"
 #include "secure_zero.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#  include <windows.h>
-/* What a failed Winsock call left in WSAGetLastError, never 0. */
-static int last_error(void)
+const char *wsapeer_call_name(int call)
 {
-    int err = WSAGetLastError();
-    return err > 0 ? err : WSAPEER_E_INTERNAL;
-}
-
-/* SOCKET is 4 bytes on 32-bit Windows; lengths are ULONG. */
-#  define CHECK_ARGS(sock, size)                                              \
-    if ((sock) != (uint64_t)(SOCKET)(sock) || (size) > 0xFFFFFFFFu)          \
-        return WSAPEER_E_ARGUMENT
-#endif
-
-/* The benchmarks' endpoint: what every contender's call ends in. */
-static uint8_t endpoint_copy[WSAPEER_PTN_HEADER_SIZE + 2 * WSAPEER_MAX_NAME_UNITS];
-static size_t endpoint_size;
-static uint64_t endpoint_count;
-
-static int endpoint(const void *ptn, size_t size)
-{
-    if (ptn == NULL)
-        return 10014; /* WSAEFAULT */
-    if (size > sizeof endpoint_copy)
-        return 10040; /* WSAEMSGSIZE */
-    memcpy(endpoint_copy, ptn, size);
-    endpoint_size = size;
-    endpoint_count++;
-    return WSAPEER_OK;
-}
-
-size_t wsapeer_endpoint_last(uint8_t *buf, size_t cap)
-{
-    if (buf != NULL)
-        memcpy(buf, endpoint_copy, cap < endpoint_size ? cap : endpoint_size);
-    return endpoint_size;
-}
-
-uint64_t wsapeer_endpoint_calls(void)
-{
-    return endpoint_count;
+    switch (call) {
+    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
+        return "WSASetSocketPeerTargetName";
+    case WSAPEER_CALL_SET_SOCKET_SECURITY:
+        return "WSASetSocketSecurity";
+    case WSAPEER_CALL_DELETE_PEER_TARGET_NAME:
+        return "WSADeleteSocketPeerTargetName";
+    case WSAPEER_CALL_QUERY_SOCKET_SECURITY:
+        return "WSAQuerySocketSecurity";
+    case WSAPEER_CALL_IMPERSONATE_SOCKET_PEER:
+        return "WSAImpersonateSocketPeer";
+    case WSAPEER_CALL_REVERT_IMPERSONATION:
+        return "WSARevertImpersonation";
+    default:
+        return NULL;
+    }
 }
 
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size)
 {
-    int backend = wsapeer_backend(); /* one load decides, native stays one branch */
-    if (backend == WSAPEER_BACKEND_MODEL)
-        return wsapeer_model_set_peer_target_name(sock, ptn, size, NULL, NULL);
-    if (backend == WSAPEER_BACKEND_ENDPOINT)
-        return endpoint(ptn, size);
-#ifdef _WIN32
-    CHECK_ARGS(sock, size);
-    if (WSASetSocketPeerTargetName((SOCKET)sock, (const SOCKET_PEER_TARGET_NAME *)ptn,
-                                   (ULONG)size, NULL, NULL) == 0)
-        return WSAPEER_OK;
-    return last_error();
-#else
-    (void)sock;
-    (void)ptn;
-    (void)size;
-    return WSAPEER_E_UNSUPPORTED;
-#endif
+    return wsapeer_fw_set_peer_target_name(sock, ptn, size, NULL, NULL);
 }
 
 /* Names up to this many code units are marshalled on the stack. */
@@ -108,66 +65,12 @@ int wsapeer_set_peer_target_name_direct(uint64_t sock, uint32_t protocol, int pe
 
 int wsapeer_set_socket_security(uint64_t sock, const void *settings, size_t size)
 {
-    if (wsapeer_model_enabled())
-        return wsapeer_model_set_socket_security(sock, settings, size, NULL, NULL);
-#ifdef _WIN32
-    CHECK_ARGS(sock, size);
-    if (WSASetSocketSecurity((SOCKET)sock, (const SOCKET_SECURITY_SETTINGS *)settings,
-                             (ULONG)size, NULL, NULL) == 0)
-        return WSAPEER_OK;
-    return last_error();
-#else
-    (void)sock;
-    (void)settings;
-    (void)size;
-    return WSAPEER_E_UNSUPPORTED;
-#endif
+    return wsapeer_fw_set_socket_security(sock, settings, size, NULL, NULL);
 }
 
 int wsapeer_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t size)
 {
-    if (wsapeer_model_enabled())
-        return wsapeer_model_delete_peer_target_name(sock, sockaddr, size, NULL, NULL);
-#ifdef _WIN32
-    CHECK_ARGS(sock, size);
-    if (WSADeleteSocketPeerTargetName((SOCKET)sock, (const struct sockaddr *)sockaddr,
-                                      (ULONG)size, NULL, NULL) == 0)
-        return WSAPEER_OK;
-    return last_error();
-#else
-    (void)sock;
-    (void)sockaddr;
-    (void)size;
-    return WSAPEER_E_UNSUPPORTED;
-#endif
-}
-
-/* One WSAQuerySocketSecurity call: status, with *len updated as Windows does. */
-static int query_once(uint64_t sock, const void *tmpl, size_t tmpl_size, uint8_t *info,
-                      size_t *len)
-{
-    if (wsapeer_model_enabled())
-        return wsapeer_model_query_socket_security(sock, tmpl, tmpl_size, info, len, NULL, NULL);
-#ifdef _WIN32
-    {
-        ULONG ulen = (ULONG)*len;
-        int status = WSAPEER_OK;
-        CHECK_ARGS(sock, tmpl_size);
-        if (WSAQuerySocketSecurity((SOCKET)sock, (const SOCKET_SECURITY_QUERY_TEMPLATE *)tmpl,
-                                   (ULONG)tmpl_size, (SOCKET_SECURITY_QUERY_INFO *)info, &ulen,
-                                   NULL, NULL) != 0)
-            status = last_error();
-        *len = ulen;
-        return status;
-    }
-#else
-    (void)sock;
-    (void)tmpl;
-    (void)tmpl_size;
-    (void)info;
-    (void)len;
-    return WSAPEER_E_UNSUPPORTED;
-#endif
+    return wsapeer_fw_delete_peer_target_name(sock, sockaddr, size, NULL, NULL);
 }
 
 /* The largest answer believed: far above the 64 bytes any SDK defines. */
@@ -190,12 +93,14 @@ int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_s
      * back, means "retry with that size". */
     for (attempt = 0; attempt < 3; attempt++) {
         size_t len = cap;
-        status = query_once(sock, tmpl, tmpl_size, info, &len);
+        status = wsapeer_fw_query_socket_security(sock, tmpl, tmpl_size, info, &len, NULL,
+                                                  NULL);
         if (status == WSAPEER_OK) {
             status = wsapeer_query_info_parse(info, len <= cap ? len : cap, out);
             break;
         }
-        if ((status != 10040 && status != 10014) || len <= cap || len > QUERY_INFO_LIMIT)
+        if ((status != WSAPEER_WSAEMSGSIZE && status != WSAPEER_WSAEFAULT) || len <= cap ||
+            len > QUERY_INFO_LIMIT)
             break;
         if (info != (uint8_t *)inline_buffer)
             free(info);
@@ -211,51 +116,17 @@ int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_s
 
 int wsapeer_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t size)
 {
-    if (wsapeer_model_enabled())
-        return wsapeer_model_impersonate_socket_peer(sock, sockaddr, size);
-#ifdef _WIN32
-    CHECK_ARGS(sock, size);
-    if (WSAImpersonateSocketPeer((SOCKET)sock, (const struct sockaddr *)sockaddr,
-                                 (ULONG)size) == 0)
-        return WSAPEER_OK;
-    return last_error();
-#else
-    (void)sock;
-    (void)sockaddr;
-    (void)size;
-    return WSAPEER_E_UNSUPPORTED;
-#endif
+    return wsapeer_fw_impersonate_socket_peer(sock, sockaddr, size);
 }
 
 int wsapeer_revert_impersonation(void)
 {
-    if (wsapeer_model_enabled())
-        return wsapeer_model_revert_impersonation();
-#ifdef _WIN32
-    if (WSARevertImpersonation() == 0)
-        return WSAPEER_OK;
-    return last_error();
-#else
-    return WSAPEER_E_UNSUPPORTED;
-#endif
+    return wsapeer_fw_revert_impersonation();
 }
 
 int wsapeer_close_token(uint64_t handle)
 {
-    if (handle == 0)
-        return WSAPEER_OK;
-#ifdef _WIN32
-    /* Real handles, from Windows or from the model alike. */
-    if (handle != (uint64_t)(uintptr_t)handle)
-        return WSAPEER_E_ARGUMENT;
-    return CloseHandle((HANDLE)(uintptr_t)handle) ? WSAPEER_OK : (int)GetLastError();
-#else
-    /* Only the model hands out tokens here; by who issued it, not by the
-     * switch, since the block may have ended since. */
-    if (wsapeer_model_token_closes(handle) >= 0)
-        return wsapeer_model_close_token(handle);
-    return WSAPEER_E_UNSUPPORTED;
-#endif
+    return handle == 0 ? WSAPEER_OK : wsapeer_fw_close_token(handle);
 }
 
 void wsapeer_token_release(void *handle)

@@ -10,9 +10,9 @@
  * I/O's. Memory is freed when both are gone, so dropping an operation early
  * cancels it but never frees what Windows may still write.
  */
+#include "win_layout.h" /* first: it sets _WIN32_WINNT for the Windows headers */
 #include "wsapeer.h"
-#include "model.h"
-#include "win_layout.h"
+#include "fwpuclnt.h"
 #include "secure_zero.h"
 
 #include <stdlib.h>
@@ -23,8 +23,6 @@
 #endif
 
 enum { OP_NEW, OP_PENDING, OP_DONE };
-
-#define STATUS_PENDING_ 0x103
 
 /* How long releasing an operation in flight waits for its cancellation. */
 #define DRAIN_MS 5000
@@ -48,8 +46,8 @@ size_t wsapeer_op_live(void)
 
 static int known_function(int function)
 {
-    return function >= WSAPEER_MODEL_SET_PEER_TARGET_NAME &&
-           function <= WSAPEER_MODEL_QUERY_SOCKET_SECURITY;
+    return function >= WSAPEER_CALL_SET_PEER_TARGET_NAME &&
+           function <= WSAPEER_CALL_QUERY_SOCKET_SECURITY;
 }
 
 /* A query's token handles that nobody took: closed, never leaked. */
@@ -73,8 +71,8 @@ static int batch_arguments(size_t n, const int *functions, size_t n_functions,
         (n_functions != 1 && n_functions != n) || (n_socks != 1 && n_socks != n))
         return WSAPEER_E_ARGUMENT;
     for (i = 0; i < n_functions; i++)
-        if (functions[i] < WSAPEER_MODEL_SET_PEER_TARGET_NAME ||
-            functions[i] > WSAPEER_MODEL_DELETE_PEER_TARGET_NAME)
+        if (functions[i] < WSAPEER_CALL_SET_PEER_TARGET_NAME ||
+            functions[i] > WSAPEER_CALL_DELETE_PEER_TARGET_NAME)
             return WSAPEER_E_ARGUMENT;
     for (i = 0; i < n; i++)
         if (inputs[i] == NULL || inputs[i]->data == NULL || inputs[i]->size > 0xFFFFFFFFu)
@@ -92,7 +90,6 @@ struct wsapeer_op {
     volatile LONG state;
     int function;
     int mode;
-    int via_model;
     uint64_t sock;
     DWORD thread;
     int status;
@@ -159,7 +156,7 @@ wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_
 static void finish(wsapeer_op *op, int status)
 {
     op->status = status;
-    if (status == 0 && op->function == WSAPEER_MODEL_QUERY_SOCKET_SECURITY &&
+    if (status == 0 && op->function == WSAPEER_CALL_QUERY_SOCKET_SECURITY &&
         wsapeer_query_info_parse((const uint8_t *)op->info_buffer, op->info_len, &op->info) != 0)
         op->status = WSAPEER_E_INTERNAL;
     op->state = OP_DONE;
@@ -177,57 +174,27 @@ static void CALLBACK op_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DW
     op_unref(op); /* the I/O's reference */
 }
 
-/* One call with this op's OVERLAPPED: 0, WSA_IO_PENDING, or an error. */
+/* One call through the seam with the op's OVERLAPPED: the seam's status. */
 static int issue(wsapeer_op *op)
 {
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine =
-        op->mode == WSAPEER_OP_ROUTINE ? op_routine : NULL;
-    SOCKET s = (SOCKET)op->sock;
+    void *routine = op->mode == WSAPEER_OP_ROUTINE ? (void *)op_routine : NULL;
+    size_t len = op->info_len;
     int rc;
 
-    if (op->via_model) {
-        size_t len = op->info_len;
-        switch (op->function) {
-        case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
-            return wsapeer_model_set_peer_target_name(op->sock, op->input, op->size, &op->ov,
-                                                      (void *)routine);
-        case WSAPEER_MODEL_SET_SOCKET_SECURITY:
-            return wsapeer_model_set_socket_security(op->sock, op->input, op->size, &op->ov,
-                                                     (void *)routine);
-        case WSAPEER_MODEL_DELETE_PEER_TARGET_NAME:
-            return wsapeer_model_delete_peer_target_name(op->sock, op->input, op->size, &op->ov,
-                                                         (void *)routine);
-        default:
-            rc = wsapeer_model_query_socket_security(op->sock, op->input, op->size,
-                                                     op->info_buffer, &len, &op->ov,
-                                                     (void *)routine);
-            op->info_len = (ULONG)len;
-            return rc;
-        }
-    }
     switch (op->function) {
-    case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
-        rc = WSASetSocketPeerTargetName(s, (const SOCKET_PEER_TARGET_NAME *)op->input,
-                                        (ULONG)op->size, &op->ov, routine);
-        break;
-    case WSAPEER_MODEL_SET_SOCKET_SECURITY:
-        rc = WSASetSocketSecurity(s, (const SOCKET_SECURITY_SETTINGS *)op->input, (ULONG)op->size,
-                                  &op->ov, routine);
-        break;
-    case WSAPEER_MODEL_DELETE_PEER_TARGET_NAME:
-        rc = WSADeleteSocketPeerTargetName(s, (const struct sockaddr *)op->input, (ULONG)op->size,
-                                           &op->ov, routine);
-        break;
+    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
+        return wsapeer_fw_set_peer_target_name(op->sock, op->input, op->size, &op->ov, routine);
+    case WSAPEER_CALL_SET_SOCKET_SECURITY:
+        return wsapeer_fw_set_socket_security(op->sock, op->input, op->size, &op->ov, routine);
+    case WSAPEER_CALL_DELETE_PEER_TARGET_NAME:
+        return wsapeer_fw_delete_peer_target_name(op->sock, op->input, op->size, &op->ov,
+                                                  routine);
     default:
-        rc = WSAQuerySocketSecurity(s, (const SOCKET_SECURITY_QUERY_TEMPLATE *)op->input,
-                                    (ULONG)op->size, (SOCKET_SECURITY_QUERY_INFO *)op->info_buffer,
-                                    &op->info_len, &op->ov, routine);
-        break;
+        rc = wsapeer_fw_query_socket_security(op->sock, op->input, op->size, op->info_buffer,
+                                              &len, &op->ov, routine);
+        op->info_len = (ULONG)len;
+        return rc;
     }
-    if (rc == 0)
-        return 0;
-    rc = WSAGetLastError();
-    return rc > 0 ? rc : WSAPEER_E_INTERNAL;
 }
 
 int wsapeer_op_start(wsapeer_op *op)
@@ -236,9 +203,8 @@ int wsapeer_op_start(wsapeer_op *op)
     if (op == NULL || op->state != OP_NEW)
         return WSAPEER_E_ARGUMENT;
     op->thread = GetCurrentThreadId();
-    op->via_model = wsapeer_model_enabled();
     memset(&op->ov, 0, sizeof op->ov);
-    op->ov.Internal = STATUS_PENDING_; /* until Windows writes the outcome */
+    op->ov.Internal = WSAPEER_STATUS_PENDING; /* until Windows writes the outcome */
     /* Event mode: the low bit keeps completion packets off any port. Routine
      * mode: Winsock ignores hEvent; op->event is set by op_routine alone. */
     if (op->mode == WSAPEER_OP_EVENT)
@@ -246,14 +212,15 @@ int wsapeer_op_start(wsapeer_op *op)
     InterlockedIncrement(&op->refs);                     /* the I/O's */
     op->state = OP_PENDING;
     rc = issue(op);
-    if (rc == 0 || rc == WSA_IO_PENDING)
-        return rc == 0 ? 0 : WSAPEER_IO_PENDING; /* the completion will arrive */
+    if (rc == 0 || rc == WSAPEER_WSA_IO_PENDING)
+        return rc; /* the completion will arrive */
     /* Failed at once: no event, no routine, no packet will ever come. */
     AcquireSRWLockExclusive(&op->lock);
     finish(op, rc);
     ReleaseSRWLockExclusive(&op->lock);
     op_unref(op);
-    return 0;
+    /* Nothing answers the call at all: said at once, as off Windows. */
+    return rc == WSAPEER_E_UNSUPPORTED ? WSAPEER_E_UNSUPPORTED : 0;
 }
 
 /* Event mode: notices a signalled completion and takes the I/O's reference. */
@@ -267,7 +234,7 @@ static int observe(wsapeer_op *op)
         int status = 0;
         if (!WSAGetOverlappedResult((SOCKET)op->sock, &op->ov, &bytes, FALSE, &flags)) {
             status = WSAGetLastError();
-            if (status == WSA_IO_INCOMPLETE) { /* signalled but not yet written */
+            if (status == WSAPEER_WSA_IO_INCOMPLETE) { /* signalled but not yet written */
                 ReleaseSRWLockExclusive(&op->lock);
                 return 0;
             }
@@ -316,15 +283,15 @@ int wsapeer_op_result(wsapeer_op *op)
 {
     if (op == NULL)
         return WSAPEER_E_ARGUMENT;
-    return wsapeer_op_done(op) ? op->status : WSAPEER_IO_INCOMPLETE;
+    return wsapeer_op_done(op) ? op->status : WSAPEER_WSA_IO_INCOMPLETE;
 }
 
 int wsapeer_op_query_info(wsapeer_op *op, wsapeer_query_info *out)
 {
-    if (op == NULL || out == NULL || op->function != WSAPEER_MODEL_QUERY_SOCKET_SECURITY)
+    if (op == NULL || out == NULL || op->function != WSAPEER_CALL_QUERY_SOCKET_SECURITY)
         return WSAPEER_E_ARGUMENT;
     if (!wsapeer_op_done(op))
-        return WSAPEER_IO_INCOMPLETE;
+        return WSAPEER_WSA_IO_INCOMPLETE;
     if (op->status != 0)
         return op->status;
     AcquireSRWLockExclusive(&op->lock);
@@ -340,9 +307,7 @@ int wsapeer_op_cancel(wsapeer_op *op)
 {
     if (op == NULL || op->state != OP_PENDING || wsapeer_op_done(op))
         return 0;
-    if (op->via_model)
-        return wsapeer_model_cancel(&op->ov);
-    return CancelIoEx((HANDLE)(uintptr_t)op->sock, &op->ov) ? 1 : 0;
+    return wsapeer_fw_cancel(op->sock, &op->ov);
 }
 
 uintptr_t wsapeer_op_event(wsapeer_op *op)
@@ -377,40 +342,16 @@ typedef struct {
 } batch_slot;
 
 static int batch_issue(int function, uint64_t sock, const void *input, size_t size,
-                       WSAOVERLAPPED *ov, int via_model)
+                       WSAOVERLAPPED *ov)
 {
-    SOCKET s = (SOCKET)sock;
-    int rc;
-    if (sock != (uint64_t)s || size > 0xFFFFFFFFu)
-        return WSAPEER_E_ARGUMENT;
-    if (via_model) {
-        switch (function) {
-        case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
-            return wsapeer_model_set_peer_target_name(sock, input, size, ov, NULL);
-        case WSAPEER_MODEL_SET_SOCKET_SECURITY:
-            return wsapeer_model_set_socket_security(sock, input, size, ov, NULL);
-        default:
-            return wsapeer_model_delete_peer_target_name(sock, input, size, ov, NULL);
-        }
-    }
     switch (function) {
-    case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
-        rc = WSASetSocketPeerTargetName(s, (const SOCKET_PEER_TARGET_NAME *)input, (ULONG)size,
-                                        ov, NULL);
-        break;
-    case WSAPEER_MODEL_SET_SOCKET_SECURITY:
-        rc = WSASetSocketSecurity(s, (const SOCKET_SECURITY_SETTINGS *)input, (ULONG)size, ov,
-                                  NULL);
-        break;
+    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
+        return wsapeer_fw_set_peer_target_name(sock, input, size, ov, NULL);
+    case WSAPEER_CALL_SET_SOCKET_SECURITY:
+        return wsapeer_fw_set_socket_security(sock, input, size, ov, NULL);
     default:
-        rc = WSADeleteSocketPeerTargetName(s, (const struct sockaddr *)input, (ULONG)size, ov,
-                                           NULL);
-        break;
+        return wsapeer_fw_delete_peer_target_name(sock, input, size, ov, NULL);
     }
-    if (rc == 0)
-        return 0;
-    rc = WSAGetLastError();
-    return rc > 0 ? rc : WSAPEER_E_INTERNAL;
 }
 
 /* Collects finished slots; returns how many are still in flight. */
@@ -422,7 +363,7 @@ static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, 
         DWORD bytes, flags;
         if (slots[i].done)
             continue;
-        if (slots[i].ov.Internal == STATUS_PENDING_) {
+        if (slots[i].ov.Internal == WSAPEER_STATUS_PENDING) {
             left++;
             continue;
         }
@@ -430,7 +371,7 @@ static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, 
                                             FALSE, &flags)
                          ? 0
                          : WSAGetLastError();
-        if (results[i] == WSA_IO_INCOMPLETE) {
+        if (results[i] == WSAPEER_WSA_IO_INCOMPLETE) {
             left++;
             continue;
         }
@@ -449,8 +390,6 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
     batch_slot *slots;
     HANDLE event;
     ULONGLONG start = GetTickCount64();
-    int via_model = wsapeer_model_enabled();
-
     int bad;
     if (n == 0)
         return WSAPEER_OK;
@@ -476,11 +415,19 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
         memcpy(at, inputs[i]->data, size);
         /* One shared event, low bit set: no packets, one handle per batch. */
         slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);
-        slots[i].ov.Internal = STATUS_PENDING_; /* until Windows writes the outcome */
+        slots[i].ov.Internal = WSAPEER_STATUS_PENDING; /* until Windows writes the outcome */
         rc = batch_issue(NTH(functions, n_functions, i), NTH(socks, n_socks, i), at, size,
-                         &slots[i].ov, via_model);
+                         &slots[i].ov);
         at += (size + 7) & ~(size_t)7;
-        if (rc == WSA_IO_PENDING) {
+        if (i == 0 && rc == WSAPEER_E_UNSUPPORTED) {
+            /* No Fwpuclnt answers: nothing was issued, and the caller hears
+             * so once rather than per item. */
+            CloseHandle(event);
+            wsapeer_secure_zero(block, total); /* the copy may hold a password */
+            free(block);
+            return WSAPEER_E_UNSUPPORTED;
+        }
+        if (rc == WSAPEER_WSA_IO_PENDING) {
             left++;
         } else if (rc == 0) {
             slots[i].done = 1;
@@ -507,12 +454,8 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
     if (left) { /* timed out: cancel what is left, and wait for the cancellations */
         ULONGLONG drain_start;
         for (i = 0; i < n; i++)
-            if (!slots[i].done) {
-                if (via_model)
-                    wsapeer_model_cancel(&slots[i].ov);
-                else
-                    CancelIoEx((HANDLE)(uintptr_t)NTH(socks, n_socks, i), &slots[i].ov);
-            }
+            if (!slots[i].done)
+                wsapeer_fw_cancel(NTH(socks, n_socks, i), &slots[i].ov);
         drain_start = GetTickCount64();
         while ((left = batch_collect(slots, n, socks, n_socks, results)) != 0 &&
                GetTickCount64() - drain_start < DRAIN_MS) {
@@ -526,7 +469,7 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
             /* Windows still owns some slots: the block and event stay alive. */
             for (i = 0; i < n; i++)
                 if (!slots[i].done)
-                    results[i] = WSAPEER_OPERATION_ABORTED;
+                    results[i] = WSAPEER_WSA_OPERATION_ABORTED;
             return WSAPEER_OK;
         }
     }
@@ -576,11 +519,11 @@ static int call(int function, uint64_t sock, const void *input, size_t size,
                 wsapeer_query_info *info)
 {
     switch (function) {
-    case WSAPEER_MODEL_SET_PEER_TARGET_NAME:
+    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
         return wsapeer_set_peer_target_name(sock, input, size);
-    case WSAPEER_MODEL_SET_SOCKET_SECURITY:
+    case WSAPEER_CALL_SET_SOCKET_SECURITY:
         return wsapeer_set_socket_security(sock, input, size);
-    case WSAPEER_MODEL_DELETE_PEER_TARGET_NAME:
+    case WSAPEER_CALL_DELETE_PEER_TARGET_NAME:
         return wsapeer_delete_peer_target_name(sock, input, size);
     default:
         return wsapeer_query_socket_security(sock, input, size,
@@ -615,15 +558,15 @@ int wsapeer_op_result(wsapeer_op *op)
 {
     if (op == NULL)
         return WSAPEER_E_ARGUMENT;
-    return op->state == OP_DONE ? op->status : WSAPEER_IO_INCOMPLETE;
+    return op->state == OP_DONE ? op->status : WSAPEER_WSA_IO_INCOMPLETE;
 }
 
 int wsapeer_op_query_info(wsapeer_op *op, wsapeer_query_info *out)
 {
-    if (op == NULL || out == NULL || op->function != WSAPEER_MODEL_QUERY_SOCKET_SECURITY)
+    if (op == NULL || out == NULL || op->function != WSAPEER_CALL_QUERY_SOCKET_SECURITY)
         return WSAPEER_E_ARGUMENT;
     if (op->state != OP_DONE)
-        return WSAPEER_IO_INCOMPLETE;
+        return WSAPEER_WSA_IO_INCOMPLETE;
     if (op->status != 0)
         return op->status;
     *out = op->info;
@@ -671,9 +614,12 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
     bad = batch_arguments(n, functions, n_functions, socks, n_socks, inputs, results);
     if (bad)
         return bad;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         results[i] = call(NTH(functions, n_functions, i), NTH(socks, n_socks, i), inputs[i]->data,
                           inputs[i]->size, &unused);
+        if (i == 0 && results[0] == WSAPEER_E_UNSUPPORTED)
+            return WSAPEER_E_UNSUPPORTED; /* nothing answers: said once, not per item */
+    }
     return WSAPEER_OK;
 }
 

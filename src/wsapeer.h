@@ -5,7 +5,8 @@
  * preprocessor conditionals, no platform types.
  *
  * Layout: marshal.c writes and reads the Windows structures (every platform);
- * _wsapeer.c makes the calls (Windows, or the model); model.c is the model.
+ * _wsapeer.c and overlapped.c make the calls, through the one seam declared in
+ * fwpuclnt.h, whose implementation build_ffi.py chooses at build time.
  */
 #ifndef WSAPEER_H
 #define WSAPEER_H
@@ -23,6 +24,17 @@
 #define WSAPEER_E_FORMAT -4
 #define WSAPEER_E_INTERNAL -5
 #define WSAPEER_E_NOMEM -6
+#define WSAPEER_E_THREAD -7
+
+/* The calls of the family, as operations, batches and the model's records
+ * number them (1 to WSAPEER_CALLS). */
+#define WSAPEER_CALL_SET_PEER_TARGET_NAME 1
+#define WSAPEER_CALL_SET_SOCKET_SECURITY 2
+#define WSAPEER_CALL_DELETE_PEER_TARGET_NAME 3
+#define WSAPEER_CALL_QUERY_SOCKET_SECURITY 4
+#define WSAPEER_CALL_IMPERSONATE_SOCKET_PEER 5
+#define WSAPEER_CALL_REVERT_IMPERSONATION 6
+#define WSAPEER_CALLS 6
 
 /* What a PeerAddress holds. */
 #define WSAPEER_PEER_NONE 0
@@ -139,7 +151,13 @@ void wsapeer_secret_wipe(void *buffer);
 void wsapeer_secret_free(void *buffer);
 
 /* ---- calls (_wsapeer.c): WSAPEER_OK, a WSA error code, or
- * WSAPEER_E_UNSUPPORTED where there is no Fwpuclnt and the model is off ---- */
+ * WSAPEER_E_UNSUPPORTED where nothing answers the calls ---- */
+
+/* Which Fwpuclnt implementation this build has: "windows", "model", "none"
+ * or "echo" (fwpuclnt.h). Fixed when the extension is built. */
+const char *wsapeer_fwpuclnt(void);
+/* The Winsock function a WSAPEER_CALL_* number stands for, NULL if none. */
+const char *wsapeer_call_name(int call);
 
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size);
 /* Marshals (as wsapeer_ptn_marshal) and calls in one step, with no buffer for
@@ -168,14 +186,10 @@ const char *wsapeer_strerror(int status);
 
 /* ---- overlapped operations and batches (overlapped.c) ----
  * An operation owns its OVERLAPPED, its event and a copy of its input until
- * Windows is done with them. Off Windows (the model only) it completes at
- * once. Functions are the WSAPEER_MODEL_* numbers 1 to 4. */
+ * Windows is done with them. Off Windows it completes at once. Functions are
+ * WSAPEER_CALL_SET_PEER_TARGET_NAME to WSAPEER_CALL_QUERY_SOCKET_SECURITY. */
 #define WSAPEER_OP_EVENT 0
 #define WSAPEER_OP_ROUTINE 1
-#define WSAPEER_IO_PENDING 997
-#define WSAPEER_IO_INCOMPLETE 996
-#define WSAPEER_OPERATION_ABORTED 995
-#define WSAPEER_E_THREAD -7
 #define WSAPEER_INFINITE 4294967295
 
 typedef struct wsapeer_op wsapeer_op;
@@ -184,14 +198,14 @@ typedef struct wsapeer_op wsapeer_op;
 wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_t size,
                            int mode);
 /* Issues the call: 0 (completed or failed at once: see wsapeer_op_result),
- * WSAPEER_IO_PENDING, or a negative shim status. Once per operation. */
+ * WSAPEER_WSA_IO_PENDING, or a negative shim status. Once per operation. */
 int wsapeer_op_start(wsapeer_op *op);
 int wsapeer_op_done(wsapeer_op *op);
 /* Waits (alertably: completion routines run) up to timeout_ms or
  * WSAPEER_INFINITE: 1 done, 0 timed out, WSAPEER_E_THREAD for a routine-mode
  * operation waited on by a thread other than the one that started it. */
 int wsapeer_op_wait(wsapeer_op *op, uint32_t timeout_ms);
-/* The call's status once done (0 or a WSA code), WSAPEER_IO_INCOMPLETE before. */
+/* The call's status once done (0 or a WSA code), WSAPEER_WSA_IO_INCOMPLETE before. */
 int wsapeer_op_result(wsapeer_op *op);
 /* A query's answer, once done with status 0; ownership of the token handles
  * passes to the caller (at most once: later calls see no tokens). */
@@ -214,80 +228,14 @@ typedef struct {
 
 /* Issues n calls in one loop (overlapped on Windows), then waits for all of
  * them up to timeout_ms; results[i] gets each status (0 or a WSA code;
- * WSAPEER_OPERATION_ABORTED for those cancelled at the timeout). functions
+ * WSAPEER_WSA_OPERATION_ABORTED for those cancelled at the timeout). functions
  * and socks hold either n entries or one, shared by every item (a UDP server:
  * one socket; a TCP server: one function). Inputs are copied on Windows.
- * Returns 0, or a negative shim status when nothing was issued. */
+ * Returns 0, or a negative shim status when nothing was issued
+ * (WSAPEER_E_UNSUPPORTED when the first call found no Fwpuclnt to answer). */
 int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint64_t *socks,
                   size_t n_socks, const wsapeer_buffer *const *inputs, int *results,
                   uint32_t timeout_ms);
-/* ---- the contract model of Fwpuclnt (model.c). Off unless switched on:
- * wsapeer_model_enable(1) routes every call of this process to it. ---- */
-#define WSAPEER_MODEL_SET_PEER_TARGET_NAME 1
-#define WSAPEER_MODEL_SET_SOCKET_SECURITY 2
-#define WSAPEER_MODEL_DELETE_PEER_TARGET_NAME 3
-#define WSAPEER_MODEL_QUERY_SOCKET_SECURITY 4
-#define WSAPEER_MODEL_IMPERSONATE_SOCKET_PEER 5
-#define WSAPEER_MODEL_REVERT_IMPERSONATION 6
-#define WSAPEER_MODEL_IMMEDIATE 0
-#define WSAPEER_MODEL_PEND 1
-
-/* ident tells a socket from a later one that reuses its handle: the inode
- * on POSIX, 0 on Windows (where sockets have no such identity). */
-typedef struct {
-    uint64_t sequence;
-    uint64_t sock;
-    uint64_t ident;
-    int function;
-    uint64_t thread;
-    size_t size;
-} wsapeer_model_record;
-
-/* The one backend switch: Windows (or "unsupported"), the model, or the
- * benchmarks' endpoint. wsapeer_backend_select returns the previous one. */
-#define WSAPEER_BACKEND_NATIVE 0
-#define WSAPEER_BACKEND_MODEL 1
-#define WSAPEER_BACKEND_ENDPOINT 2
-int wsapeer_backend_select(int backend);
-int wsapeer_backend(void);
-/* The model on or off; returns whether it was on. */
-int wsapeer_model_enable(int on);
-int wsapeer_model_enabled(void);
-
-/* The benchmarks' endpoint, for WSASetSocketPeerTargetName only: a no-op that
- * reads (copies) every byte it is given. Not thread-safe; benchmarks only.
- * wsapeer_endpoint_last copies the last buffer out and returns its size. */
-size_t wsapeer_endpoint_last(uint8_t *buf, size_t cap);
-uint64_t wsapeer_endpoint_calls(void);
-/* Forgets every record, pending operation, token and setting. */
-void wsapeer_model_reset(void);
-size_t wsapeer_model_record_count(void);
-/* Copies record index (oldest first) into out and up to cap of its bytes into
- * buf (may be NULL when cap is 0). */
-int wsapeer_model_record_get(size_t index, wsapeer_model_record *out,
-                             uint8_t *buf, size_t cap);
-/* What queries on sockets the model secured report: the peer the model
- * pretends to have negotiated with. Tokens are the model's own handles. */
-int wsapeer_model_set_peer_security(uint32_t flags, int issue_tokens,
-                                    uint64_t mm_sa_id, uint64_t qm_sa_id,
-                                    uint32_t negotiation_winerror,
-                                    const uint8_t *sa_lookup_context);
-/* How often a model token was closed (0 while open), or -1 if it is not one. */
-int wsapeer_model_token_closes(uint64_t token);
-size_t wsapeer_model_open_tokens(void);
-/* 1 and the socket if the calling thread impersonates a peer, else 0. */
-int wsapeer_model_impersonating(uint64_t *sock);
-/* IMMEDIATE or PEND for calls with an OVERLAPPED (Windows only). */
-int wsapeer_model_set_completion(int mode);
-/* Completes up to max pended operations, oldest first; returns how many. */
-size_t wsapeer_model_complete_pending(size_t max);
-/* Completes the pended operation for this OVERLAPPED as cancelled (the
- * model's CancelIoEx); 1 if there was one (Windows only). */
-int wsapeer_model_cancel(void *overlapped);
-size_t wsapeer_model_pending_count(void);
-/* Tells the model that sock is associated with completion port port (a
- * HANDLE) under key, as CreateIoCompletionPort does (Windows only). */
-int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key);
 /* CDEF END */
 
 #endif /* WSAPEER_H */

@@ -2,12 +2,13 @@
  *
  * It does what the reference pages document, checks the real socket through
  * the platform's own socket API, and records what it accepted so that tests
- * can read back exactly what the shim sent. Built two ways from this source:
- * into the extension (used only after wsapeer_model_enable(1)), and, with
- * model_dll.c, as a drop-in fwpuclnt.dll for Wine.
+ * can read back exactly what the shim sent. Built two ways from this source
+ * (model.h): into the extension as the seam's model implementation, and as a
+ * drop-in fwpuclnt.dll for Wine. It has no switch of its own: it answers
+ * every call it gets.
  */
+#include "win_layout.h" /* first: it sets _WIN32_WINNT for the Windows headers */
 #include "model.h"
-#include "win_layout.h"
 #include "byte_order.h"
 #include "secure_zero.h"
 
@@ -23,70 +24,22 @@
 #  include <sys/stat.h>
 #endif
 
-/* Winsock's codes, the same numbers on every platform. */
-enum {
-    M_INVALID_HANDLE = 6, /* ERROR_INVALID_HANDLE, for a token closed twice */
-    M_IO_PENDING = 997,
-    M_EFAULT = 10014,
-    M_EINVAL = 10022,
-    M_ENOTSOCK = 10038,
-    M_EMSGSIZE = 10040,
-    M_EAFNOSUPPORT = 10047,
-    M_EISCONN = 10056
-};
-
 #define PTN_ADDRESS offsetof(wp_peer_target_name, PeerAddress)
 #define PTN_NAME_LEN offsetof(wp_peer_target_name, PeerTargetNameStringLen)
 #define PTN_HEADER sizeof(wp_peer_target_name)
 #define ADDRESS_SIZE sizeof(wp_sockaddr_storage)
 
-/* ---- locking and the backend switch (native, model or endpoint) ------- */
+/* ---- locking ----------------------------------------------------------- */
 
 #ifdef _WIN32
 static SRWLOCK model_lock = SRWLOCK_INIT;
 #  define LOCK() AcquireSRWLockExclusive(&model_lock)
 #  define UNLOCK() ReleaseSRWLockExclusive(&model_lock)
-static volatile LONG model_on;
-#  define SWITCH_LOAD() InterlockedCompareExchange(&model_on, 0, 0)
-#  define SWITCH_SWAP(v) InterlockedExchange(&model_on, (v))
 #else
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
 #  define LOCK() pthread_mutex_lock(&model_lock)
 #  define UNLOCK() pthread_mutex_unlock(&model_lock)
-#  if defined(__GNUC__) || defined(__clang__)
-static int model_on;
-#    define SWITCH_LOAD() __atomic_load_n(&model_on, __ATOMIC_ACQUIRE)
-#    define SWITCH_SWAP(v) __atomic_exchange_n(&model_on, (v), __ATOMIC_ACQ_REL)
-#  else
-#    include <stdatomic.h>
-static atomic_int model_on;
-#    define SWITCH_LOAD() atomic_load(&model_on)
-#    define SWITCH_SWAP(v) atomic_exchange(&model_on, (v))
-#  endif
 #endif
-
-int wsapeer_backend_select(int backend)
-{
-    if (backend < WSAPEER_BACKEND_NATIVE || backend > WSAPEER_BACKEND_ENDPOINT)
-        return WSAPEER_E_ARGUMENT;
-    return (int)SWITCH_SWAP(backend);
-}
-
-int wsapeer_backend(void)
-{
-    return (int)SWITCH_LOAD();
-}
-
-int wsapeer_model_enable(int on)
-{
-    return wsapeer_backend_select(on ? WSAPEER_BACKEND_MODEL : WSAPEER_BACKEND_NATIVE) ==
-           WSAPEER_BACKEND_MODEL;
-}
-
-int wsapeer_model_enabled(void)
-{
-    return wsapeer_backend() == WSAPEER_BACKEND_MODEL;
-}
 
 /* ---- records ---------------------------------------------------------- */
 
@@ -239,10 +192,10 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     int name_len = (int)sizeof name;
 
     if (sock != (uint64_t)s || s == INVALID_SOCKET)
-        return M_ENOTSOCK;
+        return WSAPEER_WSAENOTSOCK;
     if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0) {
         int err = WSAGetLastError();
-        return err == WSANOTINITIALISED ? err : M_ENOTSOCK;
+        return err == WSANOTINITIALISED ? err : WSAPEER_WSAENOTSOCK;
     }
     facts->family = info.iAddressFamily;
     facts->stream = info.iSocketType == SOCK_STREAM ? 1 : info.iSocketType == SOCK_DGRAM ? 0 : -1;
@@ -259,12 +212,12 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     struct stat st;
 
     if (sock > 0x7FFFFFFF)
-        return M_ENOTSOCK;
+        return WSAPEER_WSAENOTSOCK;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-        return M_ENOTSOCK; /* ENOTSOCK or EBADF: not a socket either way */
+        return WSAPEER_WSAENOTSOCK; /* ENOTSOCK or EBADF: not a socket either way */
     memset(&name, 0, sizeof name);
     if (getsockname(fd, (struct sockaddr *)&name, &name_len) != 0)
-        return M_ENOTSOCK;
+        return WSAPEER_WSAENOTSOCK;
     facts->family = name.ss_family == AF_INET ? WP_AF_INET
                   : name.ss_family == AF_INET6 ? WP_AF_INET6 : -1;
     facts->stream = type == SOCK_STREAM ? 1 : type == SOCK_DGRAM ? 0 : -1;
@@ -320,7 +273,7 @@ static void forget_reused_handle(uint64_t sock)
     LOCK();
     for (i = 0; i < record_count; i++)
         if (records[i].head.sock == sock &&
-            records[i].head.function == WSAPEER_MODEL_SET_SOCKET_SECURITY && !exclusive)
+            records[i].head.function == WSAPEER_CALL_SET_SOCKET_SECURITY && !exclusive)
             stale = 1;
     for (i = record_count; stale && i-- > 0;)
         if (records[i].head.sock == sock)
@@ -339,9 +292,9 @@ static int check_socket(uint64_t sock, socket_facts *facts)
         return err;
     forget_reused_handle(sock);
     if (facts->family != WP_AF_INET && facts->family != WP_AF_INET6)
-        return M_EAFNOSUPPORT;
+        return WSAPEER_WSAEAFNOSUPPORT;
     if (facts->stream < 0)
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     return 0;
 }
 /* ---- completion of overlapped calls (Windows) ------------------------- */
@@ -380,10 +333,6 @@ static VOID CALLBACK run_completion_routine(ULONG_PTR param)
     call.routine(call.error, 0, call.ov, 0);
 }
 
-#define STATUS_SUCCESS_ 0
-#define STATUS_PENDING_ 0x103
-#define STATUS_CANCELLED_ 0xC0000120u /* WSAGetOverlappedResult: WSA_OPERATION_ABORTED */
-#define WSA_OPERATION_ABORTED_ 995
 
 /* What Winsock does when an overlapped operation completes with NTSTATUS
  * status and Winsock error error (0 and 0 for success). Lock not held. */
@@ -441,7 +390,7 @@ static int finish_overlapped(uint64_t sock, void *overlapped, void *routine)
         !DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(),
                          &op.thread, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     if (completion_mode == WSAPEER_MODEL_PEND) {
         if (pending_count == pending_cap) {
@@ -451,19 +400,19 @@ static int finish_overlapped(uint64_t sock, void *overlapped, void *routine)
                 UNLOCK();
                 if (op.thread)
                     CloseHandle(op.thread);
-                return M_EINVAL;
+                return WSAPEER_WSAEINVAL;
             }
             pending = grown;
             pending_cap = cap;
         }
-        op.ov->Internal = STATUS_PENDING_; /* as WSAGetOverlappedResult expects */
+        op.ov->Internal = WSAPEER_STATUS_PENDING; /* as WSAGetOverlappedResult expects */
         pending[pending_count++] = op;
         UNLOCK();
-        return M_IO_PENDING;
+        return WSAPEER_WSA_IO_PENDING;
     }
     find_port(sock, &port, &key);
     UNLOCK();
-    complete(&op, port, key, STATUS_SUCCESS_, 0);
+    complete(&op, port, key, WSAPEER_STATUS_SUCCESS, 0);
     if (op.thread)
         CloseHandle(op.thread);
     return 0;
@@ -512,9 +461,10 @@ size_t wsapeer_model_pending_count(void)
 #endif
 }
 
-size_t wsapeer_model_complete_pending(size_t max)
-{
 #ifdef _WIN32
+/* Completes up to max pended operations, oldest first, with this outcome. */
+static size_t complete_oldest(size_t max, ULONG_PTR status, DWORD error)
+{
     size_t done = 0;
     while (done < max) {
         operation op;
@@ -527,12 +477,29 @@ size_t wsapeer_model_complete_pending(size_t max)
         }
         find_port(op.sock, &port, &key);
         UNLOCK();
-        complete(&op, port, key, STATUS_SUCCESS_, 0);
+        complete(&op, port, key, status, error);
         if (op.thread)
             CloseHandle(op.thread);
         done++;
     }
     return done;
+}
+#endif /* _WIN32 */
+
+size_t wsapeer_model_complete_pending(size_t max)
+{
+#ifdef _WIN32
+    return complete_oldest(max, WSAPEER_STATUS_SUCCESS, 0);
+#else
+    (void)max;
+    return 0;
+#endif
+}
+
+size_t wsapeer_model_abort_pending(size_t max)
+{
+#ifdef _WIN32
+    return complete_oldest(max, WSAPEER_STATUS_CANCELLED, WSAPEER_WSA_OPERATION_ABORTED);
 #else
     (void)max;
     return 0;
@@ -554,7 +521,7 @@ int wsapeer_model_cancel(void *overlapped)
     }
     find_port(op.sock, &port, &key);
     UNLOCK();
-    complete(&op, port, key, STATUS_CANCELLED_, WSA_OPERATION_ABORTED_);
+    complete(&op, port, key, WSAPEER_STATUS_CANCELLED, WSAPEER_WSA_OPERATION_ABORTED);
     if (op.thread)
         CloseHandle(op.thread);
     return 1;
@@ -692,12 +659,12 @@ int wsapeer_model_close_token(uint64_t value)
     LOCK();
     t = find_token(value);
     if (t == NULL) {
-        status = M_INVALID_HANDLE;
+        status = WSAPEER_ERROR_INVALID_HANDLE;
     } else {
 #ifdef _WIN32
-        status = CloseHandle((HANDLE)(uintptr_t)value) ? 0 : M_INVALID_HANDLE;
+        status = CloseHandle((HANDLE)(uintptr_t)value) ? 0 : WSAPEER_ERROR_INVALID_HANDLE;
 #else
-        status = t->closes ? M_INVALID_HANDLE : 0;
+        status = t->closes ? WSAPEER_ERROR_INVALID_HANDLE : 0;
         t->closes++;
 #endif
     }
@@ -817,15 +784,15 @@ static int check_sockaddr(const uint8_t *addr, size_t len)
 {
     uint32_t family;
     if (addr == NULL)
-        return M_EFAULT;
+        return WSAPEER_WSAEFAULT;
     if (len < 2)
-        return M_EMSGSIZE;
+        return WSAPEER_WSAEMSGSIZE;
     family = get_le16(addr);
     if (family == WP_AF_INET)
-        return len < sizeof(wp_sockaddr_in) ? M_EMSGSIZE : 0;
+        return len < sizeof(wp_sockaddr_in) ? WSAPEER_WSAEMSGSIZE : 0;
     if (family == WP_AF_INET6)
-        return len < sizeof(wp_sockaddr_in6) ? M_EMSGSIZE : 0;
-    return M_EAFNOSUPPORT;
+        return len < sizeof(wp_sockaddr_in6) ? WSAPEER_WSAEMSGSIZE : 0;
+    return WSAPEER_WSAEAFNOSUPPORT;
 }
 
 static size_t sockaddr_size(const uint8_t *addr)
@@ -853,7 +820,7 @@ static int accept_call(uint64_t sock, void *overlapped, void *completion_routine
 #else
 #  define NO_OVERLAPPED_OFF_WINDOWS(ov, cr)                                   \
     if ((ov) != NULL || (cr) != NULL)                                         \
-        return M_EINVAL
+        return WSAPEER_WSAEINVAL
 #endif
 
 int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t len,
@@ -869,32 +836,32 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
         return err;
     NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
     if (p == NULL)
-        return M_EFAULT;
+        return WSAPEER_WSAEFAULT;
     if (len < PTN_HEADER)
-        return M_EMSGSIZE;
+        return WSAPEER_WSAEMSGSIZE;
     protocol = get_le32(p + offsetof(wp_peer_target_name, SecurityProtocol));
     if (protocol > WSAPEER_PROTOCOL_IPSEC2)
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     declared = get_le32(p + PTN_NAME_LEN);
     /* Code units for DEFAULT/IPSEC, bytes for IPSEC2 (facts file). */
     name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (size_t)declared : 2 * (size_t)declared;
     if (len - offsetof(wp_peer_target_name, AllStrings) < name_bytes)
-        return M_EMSGSIZE;
+        return WSAPEER_WSAEMSGSIZE;
     family = get_le16(p + PTN_ADDRESS);
     if (family != 0 && family != WP_AF_INET && family != WP_AF_INET6)
-        return M_EAFNOSUPPORT;
+        return WSAPEER_WSAEAFNOSUPPORT;
     if (facts.connected)
-        return M_EISCONN;
+        return WSAPEER_WSAEISCONN;
     if (!facts.stream && zero_peer(p + PTN_ADDRESS))
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
 
     /* Undocumented: a name before WSASetSocketSecurity. Accepted; the order
      * shows in the records' sequence numbers. */
     LOCK();
-    if (remember(WSAPEER_MODEL_SET_PEER_TARGET_NAME, sock, facts.ident, p, len, PTN_ADDRESS,
+    if (remember(WSAPEER_CALL_SET_PEER_TARGET_NAME, sock, facts.ident, p, len, PTN_ADDRESS,
                  ADDRESS_SIZE) != 0) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     return accept_call(sock, overlapped, completion_routine);
 }
@@ -912,26 +879,26 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
         return err;
     NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
     if (facts.connected)
-        return M_EISCONN;
+        return WSAPEER_WSAEISCONN;
     if (p != NULL) { /* NULL: Windows' default settings */
         uint32_t protocol;
         if (len < sizeof(wp_security_settings))
-            return M_EMSGSIZE;
+            return WSAPEER_WSAEMSGSIZE;
         protocol = get_le32(p + offsetof(wp_security_settings, SecurityProtocol));
         if (protocol > WSAPEER_PROTOCOL_IPSEC2 ||
             (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))
-            return M_EINVAL;
+            return WSAPEER_WSAEINVAL;
         if (protocol != WSAPEER_PROTOCOL_DEFAULT) {
             uint32_t user, domain, password;
             if (len < sizeof(wp_security_settings_ipsec))
-                return M_EMSGSIZE;
+                return WSAPEER_WSAEMSGSIZE;
             user = get_le32(p + SETI(UserNameStringLen));
             domain = get_le32(p + SETI(DomainNameStringLen));
             password = get_le32(p + SETI(PasswordStringLen));
             if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 || password % 2)
-                return M_EINVAL;
+                return WSAPEER_WSAEINVAL;
             if ((uint64_t)user + domain + password > len - SETI(AllStrings))
-                return M_EMSGSIZE;
+                return WSAPEER_WSAEMSGSIZE;
         }
     }
 #ifdef _WIN32
@@ -945,14 +912,14 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
 #endif
     LOCK();
     /* "Can only be called once per socket", and before bind or connect. */
-    if (find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
+    if (find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
         facts.bound) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
-    if (remember(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident, p, p ? len : 0, 0, 0)) {
+    if (remember(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident, p, p ? len : 0, 0, 0)) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     return accept_call(sock, overlapped, completion_routine);
 }
@@ -975,7 +942,7 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
     LOCK();
     for (i = 0; i < record_count; i++) {
         const record *r = &records[i];
-        if (r->head.function == WSAPEER_MODEL_SET_PEER_TARGET_NAME && r->head.sock == sock &&
+        if (r->head.function == WSAPEER_CALL_SET_PEER_TARGET_NAME && r->head.sock == sock &&
             r->head.ident == facts.ident && memcmp(r->bytes + PTN_ADDRESS, addr, size) == 0 &&
             is_zero(r->bytes + PTN_ADDRESS + size, ADDRESS_SIZE - size))
             break;
@@ -984,13 +951,13 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
         /* No name was set for this peer. The reference page documents no
          * "not found" code; WSAEINVAL is its code for an invalid parameter. */
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     drop_record(i);
-    if (remember(WSAPEER_MODEL_DELETE_PEER_TARGET_NAME, sock, facts.ident, addr, size, NO_KEY,
+    if (remember(WSAPEER_CALL_DELETE_PEER_TARGET_NAME, sock, facts.ident, addr, size, NO_KEY,
                  0)) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     return accept_call(sock, overlapped, completion_routine);
 }
@@ -1006,7 +973,7 @@ static int accepted_from_secured(uint64_t sock, const socket_facts *facts)
     for (i = 0; i < record_count; i++) {
         const record *r = &records[i];
         socket_facts listener;
-        if (r->head.function != WSAPEER_MODEL_SET_SOCKET_SECURITY || r->head.sock == sock)
+        if (r->head.function != WSAPEER_CALL_SET_SOCKET_SECURITY || r->head.sock == sock)
             continue;
         if (inspect_socket(r->head.sock, &listener) == 0 && listener.ident == r->head.ident &&
             listener.stream && !listener.connected && listener.family == facts->family &&
@@ -1035,22 +1002,22 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         return err;
     NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
     if (info_len == NULL)
-        return M_EFAULT;
+        return WSAPEER_WSAEFAULT;
     if (t == NULL || tmpl_len == 0) {
         /* Only TCP may leave the template out. */
         if (!facts.stream)
-            return M_EMSGSIZE;
+            return WSAPEER_WSAEMSGSIZE;
         t = NULL;
     } else {
         if (tmpl_len < sizeof(wp_query_template))
-            return M_EMSGSIZE;
+            return WSAPEER_WSAEMSGSIZE;
         protocol = get_le32(t + QT(SecurityProtocol));
         if (protocol > WSAPEER_PROTOCOL_IPSEC2)
-            return M_EINVAL;
+            return WSAPEER_WSAEINVAL;
         if (!facts.stream) {
             uint32_t family = get_le16(t + QT(PeerAddress));
             if (family != WP_AF_INET && family != WP_AF_INET6)
-                return M_EAFNOSUPPORT;
+                return WSAPEER_WSAEAFNOSUPPORT;
         }
         access_mask = get_le32(t + QT(PeerTokenAccessMask));
         ipsec2 = protocol == WSAPEER_PROTOCOL_IPSEC2 &&
@@ -1061,11 +1028,11 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         *info_len = need;
         /* WSAEFAULT for TCP as Microsoft's sample expects, WSAEMSGSIZE for
          * other sockets as the reference page's table says. */
-        return facts.stream ? M_EFAULT : M_EMSGSIZE;
+        return facts.stream ? WSAPEER_WSAEFAULT : WSAPEER_WSAEMSGSIZE;
     }
 
     LOCK();
-    secured = find_record(WSAPEER_MODEL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
+    secured = find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
               (facts.stream && facts.connected && accepted_from_secured(sock, &facts));
     memset(out, 0, need);
     put_le32(out + QI(SecurityProtocol), protocol);
@@ -1083,10 +1050,10 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         memcpy(out + QI(SaLookupContext), peer.context, sizeof peer.context);
     }
     *info_len = need;
-    if (remember(WSAPEER_MODEL_QUERY_SOCKET_SECURITY, sock, facts.ident, t, t ? tmpl_len : 0,
+    if (remember(WSAPEER_CALL_QUERY_SOCKET_SECURITY, sock, facts.ident, t, t ? tmpl_len : 0,
                  NO_KEY, 0)) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     return accept_call(sock, overlapped, completion_routine);
 }
@@ -1120,7 +1087,7 @@ int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, s
                 (impersonation *)realloc(impersonations, cap * sizeof *grown);
             if (grown == NULL) {
                 UNLOCK();
-                return M_EINVAL;
+                return WSAPEER_WSAEINVAL;
             }
             impersonations = grown;
             impersonation_cap = cap;
@@ -1129,10 +1096,10 @@ int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, s
     }
     impersonations[i].thread = self;
     impersonations[i].sock = sock;
-    if (remember(WSAPEER_MODEL_IMPERSONATE_SOCKET_PEER, sock, facts.ident, addr, len, NO_KEY,
+    if (remember(WSAPEER_CALL_IMPERSONATE_SOCKET_PEER, sock, facts.ident, addr, len, NO_KEY,
                  0)) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     UNLOCK();
     return 0;
@@ -1151,9 +1118,9 @@ int wsapeer_model_revert_impersonation(void)
             break;
         }
     }
-    if (remember(WSAPEER_MODEL_REVERT_IMPERSONATION, 0, 0, NULL, 0, NO_KEY, 0)) {
+    if (remember(WSAPEER_CALL_REVERT_IMPERSONATION, 0, 0, NULL, 0, NO_KEY, 0)) {
         UNLOCK();
-        return M_EINVAL;
+        return WSAPEER_WSAEINVAL;
     }
     UNLOCK();
     return 0;

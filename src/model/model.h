@@ -1,0 +1,90 @@
+/* model.h: the contract model of Fwpuclnt (model.c).
+ *
+ * The model is built two ways: into the extension as the seam's "model"
+ * implementation (fwpuclnt_model.c, answering only while
+ * wsapeer.testing.contract_model() has it on), and, with model_dll.c, as the
+ * fwpuclnt.dll that the Wine suite loads in place of Wine's. Never into a
+ * Windows release build.
+ *
+ * The block between the CDEF markers joins the cffi cdef in model builds.
+ */
+#ifndef WSAPEER_MODEL_H
+#define WSAPEER_MODEL_H
+
+#include "fwpuclnt.h"
+
+/* CDEF BEGIN */
+/* ---- the contract model's controls (builds with WSAPEER_FWPUCLNT=model) ---- */
+#define WSAPEER_MODEL_IMMEDIATE 0
+#define WSAPEER_MODEL_PEND 1
+
+/* One accepted call. function is a WSAPEER_CALL_* number; ident tells a
+ * socket from a later one that reuses its handle: the inode on POSIX, 0 on
+ * Windows (where sockets have no such identity). */
+typedef struct {
+    uint64_t sequence;
+    uint64_t sock;
+    uint64_t ident;
+    int function;
+    uint64_t thread;
+    size_t size;
+} wsapeer_model_record;
+
+/* Routes the seam to the model (1) or to "unsupported" (0); returns whether
+ * it was on. Only wsapeer.testing.contract_model() calls it. */
+int wsapeer_model_enable(int on);
+int wsapeer_model_enabled(void);
+/* Forgets every record, pending operation, token and setting. */
+void wsapeer_model_reset(void);
+size_t wsapeer_model_record_count(void);
+/* Copies record index (oldest first) into out and up to cap of its bytes into
+ * buf (may be NULL when cap is 0). */
+int wsapeer_model_record_get(size_t index, wsapeer_model_record *out,
+                             uint8_t *buf, size_t cap);
+/* What queries on sockets the model secured report: the peer the model
+ * pretends to have negotiated with. Tokens are the model's own handles. */
+int wsapeer_model_set_peer_security(uint32_t flags, int issue_tokens,
+                                    uint64_t mm_sa_id, uint64_t qm_sa_id,
+                                    uint32_t negotiation_winerror,
+                                    const uint8_t *sa_lookup_context);
+/* How often a model token was closed (0 while open), or -1 if it is not one. */
+int wsapeer_model_token_closes(uint64_t token);
+size_t wsapeer_model_open_tokens(void);
+/* 1 and the socket if the calling thread impersonates a peer, else 0. */
+int wsapeer_model_impersonating(uint64_t *sock);
+/* IMMEDIATE or PEND for calls with an OVERLAPPED (Windows only). */
+int wsapeer_model_set_completion(int mode);
+/* Completes up to max pended operations, oldest first; returns how many. */
+size_t wsapeer_model_complete_pending(size_t max);
+/* Completes up to max pended operations, oldest first, as cancelled
+ * (WSA_OPERATION_ABORTED), as Windows does when CancelIoEx reaches them or
+ * the socket closes; returns how many (Windows only). */
+size_t wsapeer_model_abort_pending(size_t max);
+/* Completes the pended operation for this OVERLAPPED as cancelled (the
+ * model's CancelIoEx); 1 if there was one (Windows only). */
+int wsapeer_model_cancel(void *overlapped);
+size_t wsapeer_model_pending_count(void);
+/* Tells the model that sock is associated with completion port port (a
+ * HANDLE) under key, as CreateIoCompletionPort does (Windows only). */
+int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key);
+/* CDEF END */
+
+/* The model's answers to the six calls, with the seam's signatures (as
+ * fwpuclnt.h documents them); they answer whether or not the switch is on. */
+int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t len,
+                                       void *overlapped, void *completion_routine);
+int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_t len,
+                                      void *overlapped, void *completion_routine);
+int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t len,
+                                          void *overlapped, void *completion_routine);
+/* info may be NULL to probe; *info_len is in/out as WSAQuerySocketSecurity's. */
+int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_len,
+                                        void *info, size_t *info_len, void *overlapped,
+                                        void *completion_routine);
+int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t len);
+int wsapeer_model_revert_impersonation(void);
+/* Closes a token the model issued: WSAPEER_OK, or ERROR_INVALID_HANDLE when
+ * it was closed already (the close is counted either way). */
+int wsapeer_model_close_token(uint64_t token);
+
+#endif
