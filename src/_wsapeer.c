@@ -149,6 +149,19 @@ void *wsapeer_secret_alloc(size_t size)
     return p + SECRET_HEADER;
 }
 
+int wsapeer_equal(const void *a, const void *b, size_t n)
+{
+    const volatile uint8_t *x = (const volatile uint8_t *)a;
+    const volatile uint8_t *y = (const volatile uint8_t *)b;
+    uint8_t diff = 0;
+    size_t i;
+    if (a == NULL || b == NULL)
+        return a == b && n == 0;
+    for (i = 0; i < n; i++)
+        diff |= (uint8_t)(x[i] ^ y[i]);
+    return diff == 0;
+}
+
 void wsapeer_secret_wipe(void *buffer)
 {
     size_t size;

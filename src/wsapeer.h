@@ -147,6 +147,9 @@ int wsapeer_query_info_parse(const uint8_t *buf, size_t size, wsapeer_query_info
 
 /* Buffers that may hold a password: zeroed before they are freed. */
 void *wsapeer_secret_alloc(size_t size);
+/* 1 if the n bytes at a and b are equal, else 0, in a time that depends on n
+ * alone: the buffers compared may hold a password. */
+int wsapeer_equal(const void *a, const void *b, size_t n);
 void wsapeer_secret_wipe(void *buffer);
 void wsapeer_secret_free(void *buffer);
 

@@ -15,25 +15,34 @@ from ._errors import (
     WinsockErrorInfo,
     WsapeerError,
 )
+from ._impersonation import impersonate_peer, impersonate_socket_peer, revert_impersonation
 from ._overlapped import Operation
-from ._security import (
+from ._query import SecurityInfo, query_socket_security, query_socket_security_async
+from ._settings import (
     IPsecSettings,
-    SecurityInfo,
     SecuritySettings,
-    delete_peer_target_name,
-    delete_peer_target_name_async,
-    impersonate_peer,
-    impersonate_socket_peer,
-    query_socket_security,
-    query_socket_security_async,
-    revert_impersonation,
     secure_client,
     set_socket_security,
     set_socket_security_async,
 )
-from ._target import PeerTargetName, set_peer_target_name
+from ._target import (
+    PeerTargetName,
+    delete_peer_target_name,
+    delete_peer_target_name_async,
+    set_peer_target_name,
+)
+from ._wsapeer import ffi as _ffi
+from ._wsapeer import lib as _lib
+
+#: What answers the calls in this build of the extension, fixed when it was
+#: built (WSAPEER_FWPUCLNT): "windows" (Fwpuclnt.dll: every Windows release
+#: build), "model" (the contract model, only inside testing.contract_model();
+#: the default elsewhere), "none" (nothing: every call raises
+#: UnsupportedPlatformError) or "echo" (the benchmarks' no-op, never installed).
+FWPUCLNT: str = _ffi.string(_lib.wsapeer_fwpuclnt()).decode("ascii")
 
 __all__ = [
+    "FWPUCLNT",
     "WSA_ERRORS",
     "IPsecFlags",
     "IPsecSettings",

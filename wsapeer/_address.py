@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 from socket import AF_INET, AF_INET6, inet_pton
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import Any, NamedTuple, Optional, Tuple, Union
 
-from . import _wsapeer
-
-lib = _wsapeer.lib
+from . import _errors
+from ._wsapeer import ffi, lib
 
 Host = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
 PeerTuple = Union[Tuple[str, int], Tuple[str, int, int, int]]
+#: A peer as callers pass it: None, or a socket-module address tuple.
+PeerArg = Union[None, Tuple[Any, ...]]
 
 _MAX_FLOWINFO = 0xFFFFF  # 20 bits, as CPython's socket module enforces
 _MAX_SCOPE_ID = 0xFFFFFFFF
@@ -131,3 +132,14 @@ def normalize_peer(peer: object) -> Peer:
         scope_id = int(zone)
         address = ipaddress.IPv6Address(address.packed)
     return Peer(lib.WSAPEER_PEER_IPV6, address.packed, port, flowinfo, scope_id)
+
+
+def marshal_sockaddr(peer: Peer) -> Tuple[Any, int]:
+    """A Windows SOCKADDR_IN or SOCKADDR_IN6 for peer, written by C: (buffer, size)."""
+    buffer = ffi.new("uint64_t[4]")  # 32 bytes: room for a SOCKADDR_IN6, 8-aligned
+    size = lib.wsapeer_sockaddr_marshal(
+        buffer, 32, peer.kind, peer.packed, peer.port, peer.flowinfo, peer.scope_id
+    )
+    if size < 0:
+        _errors.raise_status(size, "marshalling a sockaddr")
+    return buffer, size

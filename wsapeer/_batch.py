@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence, Tuple
 
-from . import _errors
-from ._overlapped import _FUNCTIONS, _milliseconds
-from ._security import IPsecSettings, SecuritySettings
+from . import _calls, _errors
+from ._overlapped import _milliseconds
+from ._settings import IPsecSettings, SecuritySettings
 from ._socket import KIND_OF_FAMILY, SOCKET, SocketLike, check_peer_family, family_of, handle_of
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
@@ -14,8 +14,8 @@ from ._wsapeer import ffi, lib
 Item = Tuple[SocketLike, Any]
 
 _TARGET_KINDS = frozenset((PeerTargetName, SecuritySettings, IPsecSettings))
-_PTN = lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME
-_SETTINGS = lib.WSAPEER_MODEL_SET_SOCKET_SECURITY
+_PTN = _calls.SET_PEER_TARGET_NAME
+_SETTINGS = _calls.SET_SOCKET_SECURITY
 
 
 def _handle(sock: object, index: int) -> int:
@@ -97,7 +97,7 @@ def apply_many(
         for index, code in enumerate(codes):
             if code:
                 try:
-                    _errors.raise_status(code, _FUNCTIONS[functions[index % len(functions)]])
+                    _errors.raise_status(code, _calls.NAMES[functions[index % len(functions)]])
                 except _errors.WsapeerError as exc:
                     results[index] = exc
     return results

@@ -1,4 +1,8 @@
-"""Exceptions, and the Winsock error codes the secure socket calls document."""
+"""Exceptions, and the Winsock error codes the secure socket calls document.
+
+WSA_ERRORS is Python's one table of the codes; tests check it against the
+numbers src/fwpuclnt.h defines for C.
+"""
 
 from __future__ import annotations
 
@@ -131,19 +135,22 @@ class WinsockError(WsapeerError):
 
 
 class UnsupportedPlatformError(WsapeerError):
-    """The Winsock secure socket extensions do not exist on this platform."""
+    """The Winsock secure socket extensions do not exist on this platform, or
+    not in this build of wsapeer."""
 
-    def __init__(self, function: str) -> None:
-        super().__init__(
-            _errno.ENOSYS,
-            f"{function} requires Windows Vista / Windows Server 2008 or later; "
-            f"this is {sys.platform}, where nothing was done. To exercise code on "
-            "other platforms, use wsapeer.testing.contract_model().",
-        )
+    def __init__(self, function: str, reason: Optional[str] = None) -> None:
+        if reason is None:
+            reason = (
+                f"{function} requires Windows Vista / Windows Server 2008 or later; "
+                f"this is {sys.platform}, where nothing was done. To exercise code on "
+                "other platforms, use wsapeer.testing.contract_model()."
+            )
+        super().__init__(_errno.ENOSYS, reason)
         self.function = function
+        self._reason = reason
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.function,))
+        return (type(self), (self.function, self._reason))
 
 
 def raise_status(status: int, function: str) -> NoReturn:
@@ -158,3 +165,9 @@ def raise_status(status: int, function: str) -> NoReturn:
     if status == lib.WSAPEER_E_INTERNAL:
         raise WsapeerError(None, f"{function}: {reason}")
     raise ValueError(f"{function}: {reason}")
+
+
+def check(status: int, function: str) -> None:
+    """Raises what a nonzero shim status stands for; returns on 0."""
+    if status:
+        raise_status(status, function)

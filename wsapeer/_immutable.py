@@ -1,6 +1,10 @@
-"""A base for objects whose state is fixed once C has marshalled it."""
+"""Bases for objects whose state is fixed once C has marshalled it."""
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ._wsapeer import ffi, lib
 
 
 class Immutable:
@@ -11,3 +15,44 @@ class Immutable:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class Marshalled(Immutable):
+    """An immutable object whose value is the Windows structure C wrote into
+    _buffer (_size bytes): equal when the structures are, hashed on them.
+
+    Subclasses name their structure in STRUCTURE (objects of different
+    structures never compare equal) and may keep a secret at the end of the
+    buffer: _public_size bytes are hashed, so the secret never becomes a
+    Python bytes object on the way.
+    """
+
+    __slots__ = ("_buffer", "_hash", "_item", "_size")
+
+    STRUCTURE: ClassVar[str]
+    _buffer: Any
+    _size: int
+    _item: Any  # the wsapeer_buffer a batch takes, made once
+    _hash: int
+
+    def _set_buffer(self, buffer: Any, size: int, public_size: int) -> None:
+        set_ = object.__setattr__
+        set_(self, "_buffer", buffer)
+        set_(self, "_size", size)
+        set_(self, "_item", ffi.new("wsapeer_buffer *", (buffer, size)))
+        set_(self, "_hash", hash((self.STRUCTURE, size, ffi.buffer(buffer, public_size)[:])))
+
+    def __bytes__(self) -> bytes:
+        return ffi.buffer(self._buffer, self._size)[:]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Marshalled):
+            return NotImplemented
+        return (
+            self.STRUCTURE == other.STRUCTURE
+            and self._size == other._size
+            and lib.wsapeer_equal(self._buffer, other._buffer, self._size) == 1
+        )
+
+    def __hash__(self) -> int:
+        return self._hash

@@ -6,16 +6,10 @@ import threading
 from typing import Any, Callable, Generic, Optional, TypeVar
 
 from . import _errors
+from ._calls import NAMES
 from ._wsapeer import ffi, lib
 
 T = TypeVar("T")
-
-_FUNCTIONS = {
-    lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME: "WSASetSocketPeerTargetName",
-    lib.WSAPEER_MODEL_SET_SOCKET_SECURITY: "WSASetSocketSecurity",
-    lib.WSAPEER_MODEL_DELETE_PEER_TARGET_NAME: "WSADeleteSocketPeerTargetName",
-    lib.WSAPEER_MODEL_QUERY_SOCKET_SECURITY: "WSAQuerySocketSecurity",
-}
 
 
 def _milliseconds(timeout: Optional[float]) -> int:
@@ -45,7 +39,7 @@ class Operation(Generic[T]):
 
     def __init__(self, op: Any, function: int, take: Callable[[Any], T]) -> None:
         self._op = op
-        self._function = _FUNCTIONS[function]
+        self._function = NAMES[function]
         self._take = take
         self._lock = threading.Lock()
         self._taken = False
@@ -84,7 +78,7 @@ class Operation(Generic[T]):
             if self._taken:
                 return self._result  # type: ignore[return-value]
             status = lib.wsapeer_op_result(self._op)
-            if status == lib.WSAPEER_IO_INCOMPLETE:
+            if status == lib.WSAPEER_WSA_IO_INCOMPLETE:
                 raise RuntimeError(f"{self._function} has not completed yet: wait() first")
             if status:
                 _errors.raise_status(status, self._function)
@@ -126,10 +120,10 @@ def start(
     mode = lib.WSAPEER_OP_ROUTINE if routine else lib.WSAPEER_OP_EVENT
     raw = lib.wsapeer_op_new(function, sock_handle, buffer, size, mode)
     if raw == ffi.NULL:
-        raise MemoryError(f"allocating an operation for {_FUNCTIONS[function]}")
+        raise MemoryError(f"allocating an operation for {NAMES[function]}")
     op = ffi.gc(raw, lib.wsapeer_op_release)
     status = lib.wsapeer_op_start(op)
     if status < 0:
         ffi.release(op)
-        _errors.raise_status(status, _FUNCTIONS[function])
+        _errors.raise_status(status, NAMES[function])
     return Operation(op, function, take)

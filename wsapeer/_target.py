@@ -1,4 +1,5 @@
-"""PeerTargetName and set_peer_target_name: WSASetSocketPeerTargetName from Python."""
+"""PeerTargetName and set_peer_target_name (WSASetSocketPeerTargetName), and
+delete_peer_target_name (WSADeleteSocketPeerTargetName), which undoes it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import ipaddress
 from socket import inet_pton
 from typing import Any, Optional, Tuple, Union
 
-from . import _errors
-from ._address import Peer, PeerTuple, normalize_peer
+from . import _calls, _errors
+from ._address import Peer, PeerArg, PeerTuple, marshal_sockaddr, normalize_peer
 from ._enums import SecurityProtocol, check_enum
-from ._immutable import Immutable
+from ._immutable import Marshalled
 from ._overlapped import Operation, start
 from ._socket import (
     FAMILY_OF_KIND,
@@ -24,7 +25,8 @@ from ._socket import (
 from ._strings import encode_utf16
 from ._wsapeer import ffi, lib
 
-_FUNCTION = "WSASetSocketPeerTargetName"
+_FUNCTION = _calls.NAMES[_calls.SET_PEER_TARGET_NAME]
+_DELETE = _calls.NAMES[_calls.DELETE_PEER_TARGET_NAME]
 
 
 _PROTOCOLS = {int(p): p for p in SecurityProtocol}
@@ -44,7 +46,7 @@ def _encode_name(name: object) -> bytes:
     return encode_utf16(name, "target_name", lib.WSAPEER_MAX_NAME_UNITS)
 
 
-class PeerTargetName(Immutable):
+class PeerTargetName(Marshalled):
     """An immutable SOCKET_PEER_TARGET_NAME, marshalled once in C.
 
     ``bytes(t)`` is exactly what Windows receives; ``t.apply(sock)`` hands that
@@ -52,19 +54,13 @@ class PeerTargetName(Immutable):
     can build one per peer and apply it to every connection.
     """
 
-    __slots__ = (
-        "__weakref__", "_buffer", "_bytes", "_family", "_item", "_name", "_peer", "_protocol",
-        "_size",
-    )  # fmt: skip
+    __slots__ = ("__weakref__", "_family", "_name", "_peer", "_protocol")
 
+    STRUCTURE = "SOCKET_PEER_TARGET_NAME"
     _name: str
     _family: int
-    _item: Any
     _peer: Peer
     _protocol: SecurityProtocol
-    _buffer: Any
-    _size: int
-    _bytes: bytes
 
     def __init__(
         self,
@@ -97,13 +93,9 @@ class PeerTargetName(Immutable):
         set_(self, "_name", target_name)
         set_(self, "_peer", normalized)
         set_(self, "_protocol", proto)
-        set_(self, "_buffer", buffer)
-        set_(self, "_size", size)
-        set_(self, "_bytes", ffi.buffer(buffer, size)[:])
         # The socket family the peer needs (0: any), for apply's one check.
         set_(self, "_family", FAMILY_OF_KIND.get(normalized.kind, 0))
-        # The buffer as a batch takes it (apply_many), made once.
-        set_(self, "_item", ffi.new("wsapeer_buffer *", (buffer, size)))
+        self._set_buffer(buffer, size, size)
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> PeerTargetName:
@@ -140,7 +132,7 @@ class PeerTargetName(Immutable):
             target = cls(name, peer, fields.protocol)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"the buffer holds a value wsapeer refuses: {exc}") from None
-        if target._bytes != raw:
+        if bytes(target) != raw:
             raise ValueError(
                 "not the canonical SOCKET_PEER_TARGET_NAME wsapeer writes: a padding or "
                 "unused byte is nonzero"
@@ -199,19 +191,7 @@ class PeerTargetName(Immutable):
         while the starting thread waits (Operation.wait) on it."""
         handle = handle_of(sock)
         check_peer_family(sock, self._peer)
-        return start(lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME, handle, self._buffer, self._size,
-                     routine)  # fmt: skip
-
-    def __bytes__(self) -> bytes:
-        return self._bytes
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PeerTargetName):
-            return NotImplemented
-        return self._bytes == other._bytes
-
-    def __hash__(self) -> int:
-        return hash(self._bytes)
+        return start(_calls.SET_PEER_TARGET_NAME, handle, self._buffer, self._size, routine)
 
     def __repr__(self) -> str:
         parts = [repr(self._name)]
@@ -304,6 +284,30 @@ def set_peer_target_name(
                     _errors.raise_status(status, _FUNCTION)
                 return
     PeerTargetName(target_name, peer, protocol)._apply_to(handle, sock)
+
+
+def _delete_args(sock: SocketLike, peer: PeerArg) -> Tuple[int, Any, int]:
+    handle = handle_of(sock)
+    if peer is None:
+        raise ValueError("delete_peer_target_name needs the peer address whose name to remove")
+    normalized = normalize_peer(peer)
+    check_peer_family(sock, normalized)
+    buffer, size = marshal_sockaddr(normalized)
+    return handle, buffer, size
+
+
+def delete_peer_target_name(sock: SocketLike, peer: Tuple[Any, ...]) -> None:
+    """Removes the target name set for a UDP peer (WSADeleteSocketPeerTargetName)."""
+    handle, buffer, size = _delete_args(sock, peer)
+    _errors.check(lib.wsapeer_delete_peer_target_name(handle, buffer, size), _DELETE)
+
+
+def delete_peer_target_name_async(
+    sock: SocketLike, peer: Tuple[Any, ...], routine: bool = False
+) -> Operation[None]:
+    """delete_peer_target_name with an OVERLAPPED kept in C: returns the Operation."""
+    handle, buffer, size = _delete_args(sock, peer)
+    return start(_calls.DELETE_PEER_TARGET_NAME, handle, buffer, size, routine)
 
 
 # Targets set more than once by set_peer_target_name, and keys seen once. Bounded:

@@ -23,16 +23,10 @@ from typing import Any, Optional, Tuple, TypeVar, Union
 
 from ._enums import SecurityProtocol
 from ._overlapped import Operation
-from ._security import (
-    IPsecSettings,
-    SecurityInfo,
-    SecuritySettings,
-    delete_peer_target_name_async,
-    query_socket_security_async,
-    set_socket_security_async,
-)
+from ._query import SecurityInfo, query_socket_security_async
+from ._settings import IPsecSettings, SecuritySettings, set_socket_security_async
 from ._socket import SocketLike
-from ._target import PeerTargetName
+from ._target import PeerTargetName, delete_peer_target_name_async
 
 __all__ = [
     "apply",

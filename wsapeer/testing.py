@@ -9,14 +9,18 @@
         assert model.peer_target_names(sock) == [wsapeer.PeerTargetName("host/server.example.com")]
 
 Inside the block, every wsapeer call of this process (all threads) goes to a C
-model of the documented behaviour of the secure socket calls instead of
-Windows: it checks the real socket through the platform's socket API (not a
-socket, wrong family or type, already connected, zero UDP peer...) and raises
-the WinsockError Windows documents, and it records what it accepted. Outside
-the block nothing changes: off Windows calls raise UnsupportedPlatformError.
-The model is selected only by this function, never by the environment. It
-authenticates nobody: it exists to catch wrong arguments and call order in
-tests.
+model of the documented behaviour of the secure socket calls: it checks the
+real socket through the platform's socket API (not a socket, wrong family or
+type, already connected, zero UDP peer...) and raises the WinsockError Windows
+documents, and it records what it accepted. Outside the block calls raise
+UnsupportedPlatformError. The model is selected only by this function, never
+by the environment. It authenticates nobody: it exists to catch wrong
+arguments and call order in tests.
+
+The model is compiled into wsapeer only where it cannot stand in for a real
+Fwpuclnt: by default off Windows, and on Windows only in a build made on
+purpose with WSAPEER_FWPUCLNT=model. Windows release builds do not contain it,
+and there contract_model() raises UnsupportedPlatformError.
 """
 
 from __future__ import annotations
@@ -29,21 +33,15 @@ import uuid
 from collections.abc import Iterator
 from typing import List, NamedTuple, Optional, Union
 
+from ._calls import NAMES
 from ._enums import SecurityInfoFlags
+from ._errors import UnsupportedPlatformError
 from ._socket import SocketLike, handle_of
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
 
 __all__ = ["ContractModel", "ModelRecord", "contract_model"]
 
-_FUNCTIONS = {
-    lib.WSAPEER_MODEL_SET_PEER_TARGET_NAME: "WSASetSocketPeerTargetName",
-    lib.WSAPEER_MODEL_SET_SOCKET_SECURITY: "WSASetSocketSecurity",
-    lib.WSAPEER_MODEL_DELETE_PEER_TARGET_NAME: "WSADeleteSocketPeerTargetName",
-    lib.WSAPEER_MODEL_QUERY_SOCKET_SECURITY: "WSAQuerySocketSecurity",
-    lib.WSAPEER_MODEL_IMPERSONATE_SOCKET_PEER: "WSAImpersonateSocketPeer",
-    lib.WSAPEER_MODEL_REVERT_IMPERSONATION: "WSARevertImpersonation",
-}
 _switch = threading.Lock()
 
 
@@ -73,7 +71,7 @@ def _read_records() -> List[ModelRecord]:
         out.append(
             ModelRecord(
                 head.sequence,
-                _FUNCTIONS.get(head.function, str(head.function)),
+                NAMES.get(head.function, str(head.function)),
                 head.sock,
                 head.thread,
                 ffi.buffer(data, head.size)[:],
@@ -168,7 +166,11 @@ def contract_model() -> Iterator[ContractModel]:
 
     It does not nest: a second contract_model() while one is active raises
     RuntimeError, so that one test cannot switch the model off under another.
+    In a build without the model (every Windows release build) it raises
+    UnsupportedPlatformError.
     """
+    if not hasattr(lib, "wsapeer_model_enable"):
+        raise UnsupportedPlatformError("contract_model", _NO_MODEL)
     with _switch:
         if lib.wsapeer_model_enabled():
             raise RuntimeError(
@@ -184,3 +186,13 @@ def contract_model() -> Iterator[ContractModel]:
             lib.wsapeer_model_enable(0)
             model._freeze()
             lib.wsapeer_model_reset()
+
+
+_NO_MODEL = (
+    f"the contract model is not in this build of wsapeer (its Fwpuclnt is "
+    f"{ffi.string(lib.wsapeer_fwpuclnt()).decode('ascii')!r}). Windows release builds "
+    "never contain it, so that no code in a process can turn the real calls into "
+    "pretended ones. For a test environment, build wsapeer from the sdist with the "
+    "model on purpose: set WSAPEER_FWPUCLNT=model, then "
+    "pip install --no-binary wsapeer wsapeer."
+)
