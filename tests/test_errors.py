@@ -68,3 +68,19 @@ def test_function_specific_meanings():
     assert "only once per socket" in str(WinsockError(10022, "WSASetSocketSecurity"))
     assert "no target name was set" in str(WinsockError(10022, "WSADeleteSocketPeerTargetName"))
     assert str(WinsockError(10022, "WSAQuerySocketSecurity")).endswith("SOCK_STREAM/SOCK_DGRAM.")
+
+
+def test_the_winsock_codes_c_uses_are_pythons():
+    """Each Winsock code src/fwpuclnt.h defines for C has the same number and
+    name in Python's one table."""
+    from wsapeer._wsapeer import lib
+
+    c_codes = {
+        name[len("WSAPEER_") :]: getattr(lib, name)
+        for name in dir(lib)
+        if name.startswith("WSAPEER_WSA")
+    }
+    assert len(c_codes) >= 9
+    for name, code in c_codes.items():
+        assert code in wsapeer.WSA_ERRORS, name
+        assert wsapeer.WSA_ERRORS[code].name == name

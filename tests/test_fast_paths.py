@@ -52,9 +52,10 @@ def test_one_shot_sends_what_peer_target_name_sends(name, host, port, protocol, 
     with contract_model() as model, socket.socket(family, kind) as sock:
         expected = outcome(model, lambda: PeerTargetName(name, peer, protocol).apply(sock))
         for _ in range(3):  # new, seen once, then reused from the cache
-            assert outcome(
-                model, lambda: wsapeer.set_peer_target_name(sock, name, peer, protocol)
-            ) == expected
+            assert (
+                outcome(model, lambda: wsapeer.set_peer_target_name(sock, name, peer, protocol))
+                == expected
+            )
 
 
 def test_one_shot_family_mismatch_still_raises_after_caching():

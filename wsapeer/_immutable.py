@@ -43,7 +43,7 @@ class Marshalled(Immutable):
         set_(self, "_hash", hash((self.STRUCTURE, size, ffi.buffer(buffer, public_size)[:])))
 
     def __bytes__(self) -> bytes:
-        return ffi.buffer(self._buffer, self._size)[:]
+        return bytes(ffi.buffer(self._buffer, self._size))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Marshalled):

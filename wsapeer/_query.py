@@ -160,7 +160,9 @@ def query_socket_security(
     """
     handle, template, size = _query_args(sock, peer, access_mask, ipsec2)
     out = ffi.new("wsapeer_query_info *")
-    _errors.check(lib.wsapeer_query_socket_security(handle, template, size, int(ipsec2), out), _QUERY)
+    _errors.check(
+        lib.wsapeer_query_socket_security(handle, template, size, int(ipsec2), out), _QUERY
+    )
     return SecurityInfo(out)
 
 

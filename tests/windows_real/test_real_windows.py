@@ -19,6 +19,17 @@ from wsapeer import (
 INSECURE = SecuritySettings(flags=SecuritySettingsFlags.ALLOW_INSECURE)
 
 
+def test_release_build_has_only_the_real_fwpuclnt():
+    """The wheel under test calls Fwpuclnt.dll and carries no model to switch to."""
+    import wsapeer.testing
+    from wsapeer._wsapeer import lib
+
+    assert wsapeer.FWPUCLNT == "windows"
+    assert not [name for name in dir(lib) if "model" in name or "echo" in name]
+    with pytest.raises(wsapeer.UnsupportedPlatformError, match="not in this build"):
+        wsapeer.testing.contract_model().__enter__()
+
+
 def winerror(call):
     with pytest.raises(WinsockError) as info:
         call()

@@ -1,0 +1,156 @@
+"""Where nothing answers the calls, every public call raises
+UnsupportedPlatformError: never a silent success.
+
+This runs twice: in this process, on the default build off Windows (the
+contract model, switched off), and in a subprocess on a build with
+WSAPEER_FWPUCLNT=none, which has no model at all. Every public name must be
+classified below, so a new entry point cannot slip past.
+"""
+
+import asyncio
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import wsapeer
+import wsapeer.aio
+import wsapeer.testing
+from wsapeer import IPsecSettings, PeerTargetName, SecuritySettings, UnsupportedPlatformError
+
+HERE = pathlib.Path(__file__).resolve().parent
+EXPECTED = os.environ.get("WSAPEER_TEST_EXPECT_FWPUCLNT")
+PEER = ("192.0.2.1", 500)
+
+
+def _run(coroutine_function):
+    return lambda *a, **k: asyncio.run(coroutine_function(*a, **k))
+
+
+def _enter(context_manager_function):
+    def call(*a, **k):
+        with context_manager_function(*a, **k):
+            pytest.fail("the block ran: the call did not raise")
+
+    return call
+
+
+# name -> how to make the call on a UDP socket u
+CALLS = {
+    "wsapeer.set_peer_target_name": lambda u: wsapeer.set_peer_target_name(u, "host/x", PEER),
+    "wsapeer.set_socket_security": lambda u: wsapeer.set_socket_security(u),
+    "wsapeer.set_socket_security_async": lambda u: wsapeer.set_socket_security_async(u),
+    "wsapeer.delete_peer_target_name": lambda u: wsapeer.delete_peer_target_name(u, PEER),
+    "wsapeer.delete_peer_target_name_async": lambda u: wsapeer.delete_peer_target_name_async(
+        u, PEER
+    ),
+    "wsapeer.query_socket_security": lambda u: wsapeer.query_socket_security(u, PEER),
+    "wsapeer.query_socket_security_async": lambda u: wsapeer.query_socket_security_async(u, PEER),
+    "wsapeer.impersonate_socket_peer": lambda u: wsapeer.impersonate_socket_peer(u, PEER),
+    "wsapeer.revert_impersonation": lambda u: wsapeer.revert_impersonation(),
+    "wsapeer.impersonate_peer": lambda u: _enter(wsapeer.impersonate_peer)(u, PEER),
+    "wsapeer.secure_client": lambda u: wsapeer.secure_client(u, "host/x"),
+    "wsapeer.apply_many": lambda u: wsapeer.apply_many([(u, PeerTargetName("host/x", PEER))]),
+    "wsapeer.PeerTargetName.apply": lambda u: PeerTargetName("host/x", PEER).apply(u),
+    "wsapeer.PeerTargetName.apply_async": lambda u: PeerTargetName("host/x", PEER).apply_async(u),
+    "wsapeer.SecuritySettings.apply": lambda u: SecuritySettings().apply(u),
+    "wsapeer.SecuritySettings.apply_async": lambda u: SecuritySettings().apply_async(u),
+    "wsapeer.IPsecSettings.apply": lambda u: IPsecSettings(password="pw").apply(u),
+    "wsapeer.IPsecSettings.apply_async": lambda u: IPsecSettings().apply_async(u),
+    "wsapeer.aio.apply": lambda u: _run(wsapeer.aio.apply)(PeerTargetName("host/x", PEER), u),
+    "wsapeer.aio.set_peer_target_name": lambda u: _run(wsapeer.aio.set_peer_target_name)(
+        u, "host/x", PEER
+    ),
+    "wsapeer.aio.set_socket_security": lambda u: _run(wsapeer.aio.set_socket_security)(u),
+    "wsapeer.aio.delete_peer_target_name": lambda u: _run(wsapeer.aio.delete_peer_target_name)(
+        u, PEER
+    ),
+    "wsapeer.aio.query_socket_security": lambda u: _run(wsapeer.aio.query_socket_security)(u, PEER),
+}
+
+# Public names that make no Winsock call of their own.
+NOT_CALLS = {
+    "wsapeer.FWPUCLNT", "wsapeer.WSA_ERRORS", "wsapeer.IPsecFlags", "wsapeer.SecurityInfoFlags",
+    "wsapeer.SecurityProtocol", "wsapeer.SecuritySettingsFlags", "wsapeer.UnsupportedPlatformError",
+    "wsapeer.WinsockError", "wsapeer.WinsockErrorInfo", "wsapeer.WsapeerError",
+    "wsapeer.IPsecSettings", "wsapeer.PeerTargetName", "wsapeer.SecuritySettings",
+    "wsapeer.SecurityInfo",  # made by a query, which raises first
+    "wsapeer.Operation",  # made by an _async call, which raises first
+    "wsapeer.aio.wait",  # takes an Operation, which no call returns here
+    "wsapeer.testing.ContractModel", "wsapeer.testing.ModelRecord",
+    "wsapeer.testing.contract_model",  # checked below, by build
+}  # fmt: skip
+
+
+def public_names():
+    for module in (wsapeer, wsapeer.aio, wsapeer.testing):
+        for name in module.__all__:
+            qualname = f"{module.__name__}.{name}"
+            yield qualname
+            obj = getattr(module, name)
+            if isinstance(obj, type) and qualname.startswith("wsapeer.") and obj.__doc__:
+                for attr in dir(obj):
+                    if attr.startswith("apply"):
+                        yield f"{qualname}.{attr}"
+
+
+def test_every_public_name_is_classified():
+    unclassified = set(public_names()) - set(CALLS) - NOT_CALLS
+    assert not unclassified, f"say whether these make a call: {sorted(unclassified)}"
+    assert set(CALLS) <= set(public_names()) | set(CALLS)
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_call_raises_unsupported(name):
+    if EXPECTED is None and not hasattr(wsapeer._wsapeer.lib, "wsapeer_model_enable"):
+        pytest.skip(f"this build's Fwpuclnt is {wsapeer.FWPUCLNT!r}")  # covered in the subprocess
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u,
+        pytest.raises(UnsupportedPlatformError) as info,
+    ):
+        CALLS[name](u)
+    assert "nothing was done" in str(info.value)
+
+
+def test_contract_model_only_where_built():
+    if wsapeer.FWPUCLNT == "model":
+        with wsapeer.testing.contract_model():
+            pass
+    else:
+        with pytest.raises(UnsupportedPlatformError, match="WSAPEER_FWPUCLNT=model"):
+            wsapeer.testing.contract_model().__enter__()
+
+
+def test_build(tmp_path):
+    assert (EXPECTED or "model") == wsapeer.FWPUCLNT
+
+
+@pytest.mark.skipif(EXPECTED is not None, reason="this is the subprocess")
+def test_none_build_in_a_subprocess(tmp_path):
+    sys.path.insert(0, str(HERE.parent / "tools"))
+    try:
+        import build_variant
+    finally:
+        sys.path.pop(0)
+    package = build_variant.build("none", tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(package.parent), WSAPEER_TEST_EXPECT_FWPUCLNT="none")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(pathlib.Path(__file__)),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{len(CALLS) + 3} passed, 1 skipped" in run.stdout, run.stdout
