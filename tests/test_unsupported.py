@@ -128,14 +128,32 @@ def test_build(tmp_path):
     assert (EXPECTED or "model") == wsapeer.FWPUCLNT
 
 
-@pytest.mark.skipif(EXPECTED is not None, reason="this is the subprocess")
-def test_none_build_in_a_subprocess(tmp_path):
+def build_variant(implementation, dest):
     sys.path.insert(0, str(HERE.parent / "tools"))
     try:
         import build_variant
     finally:
         sys.path.pop(0)
-    package = build_variant.build("none", tmp_path)
+    return build_variant.build(implementation, dest)
+
+
+@pytest.mark.skipif(EXPECTED is not None, reason="this is the subprocess")
+def test_echo_build_says_it_secures_nothing(tmp_path):
+    package = build_variant("echo", tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", "import wsapeer; print(wsapeer.FWPUCLNT)"],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(package.parent)),
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0 and run.stdout == "echo\n", run.stderr
+    assert "RuntimeWarning" in run.stderr and "nothing is secured" in run.stderr
+
+
+@pytest.mark.skipif(EXPECTED is not None, reason="this is the subprocess")
+def test_none_build_in_a_subprocess(tmp_path):
+    package = build_variant("none", tmp_path)
     env = dict(os.environ, PYTHONPATH=str(package.parent), WSAPEER_TEST_EXPECT_FWPUCLNT="none")
     run = subprocess.run(
         [
@@ -153,4 +171,4 @@ def test_none_build_in_a_subprocess(tmp_path):
         text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{len(CALLS) + 3} passed, 1 skipped" in run.stdout, run.stdout
+    assert f"{len(CALLS) + 3} passed, 2 skipped" in run.stdout, run.stdout

@@ -41,6 +41,18 @@ from ._wsapeer import lib as _lib
 #: UnsupportedPlatformError) or "echo" (the benchmarks' no-op, never installed).
 FWPUCLNT: str = _ffi.string(_lib.wsapeer_fwpuclnt()).decode("ascii")
 
+if FWPUCLNT == "echo":
+    import warnings as _warnings
+
+    # Built on purpose, but a process that imports it by mistake must hear that
+    # its calls succeed without doing anything.
+    _warnings.warn(
+        "this build of wsapeer answers every call with the benchmarks' no-op "
+        "(WSAPEER_FWPUCLNT=echo): nothing is secured",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
 __all__ = [
     "FWPUCLNT",
     "WSA_ERRORS",
