@@ -92,7 +92,7 @@ int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_s
      * WSAEFAULT in Microsoft's own sample: either, with a larger size written
      * back, means "retry with that size". */
     for (attempt = 0; attempt < 3; attempt++) {
-        size_t len = cap;
+        uint32_t len = (uint32_t)cap;
         status = wsapeer_fw_query_socket_security(sock, tmpl, tmpl_size, info, &len, NULL,
                                                   NULL);
         if (status == WSAPEER_OK) {

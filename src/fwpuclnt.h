@@ -48,9 +48,11 @@ int wsapeer_fw_set_socket_security(uint64_t sock, const void *settings, size_t l
                                    void *overlapped, void *routine);
 int wsapeer_fw_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t len,
                                        void *overlapped, void *routine);
-/* *info_len is in/out, as WSAQuerySocketSecurity's SecurityQueryInfoLen. */
+/* *info_len is in/out: WSAQuerySocketSecurity's SecurityQueryInfoLen itself
+ * (a ULONG on Windows), handed to Windows as it is. With an OVERLAPPED it must
+ * stay valid until the call completes, as info must. */
 int wsapeer_fw_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_len,
-                                     void *info, size_t *info_len, void *overlapped,
+                                     void *info, uint32_t *info_len, void *overlapped,
                                      void *routine);
 int wsapeer_fw_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t len);
 int wsapeer_fw_revert_impersonation(void);

@@ -11,6 +11,10 @@
 
 #include <windows.h>
 
+/* SecurityQueryInfoLen is a ULONG that Windows may write when an overlapped
+ * query completes: the caller's own uint32_t is passed, never a copy. */
+typedef char ulong_is_uint32[sizeof(ULONG) == sizeof(uint32_t) ? 1 : -1];
+
 /* SOCKET is 4 bytes on 32-bit Windows and lengths are ULONG: a value that
  * does not fit is refused, never truncated into another socket or size. */
 static int fits(uint64_t sock, size_t len)
@@ -59,20 +63,15 @@ int wsapeer_fw_delete_peer_target_name(uint64_t sock, const void *sockaddr, size
 }
 
 int wsapeer_fw_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_len,
-                                     void *info, size_t *info_len, void *overlapped,
+                                     void *info, uint32_t *info_len, void *overlapped,
                                      void *routine)
 {
-    ULONG ulen;
-    int status;
-    if (!fits(sock, tmpl_len) || info_len == NULL || *info_len > 0xFFFFFFFFu)
+    if (!fits(sock, tmpl_len))
         return WSAPEER_E_ARGUMENT;
-    ulen = (ULONG)*info_len;
-    status = result(WSAQuerySocketSecurity(
+    return result(WSAQuerySocketSecurity(
         (SOCKET)sock, (const SOCKET_SECURITY_QUERY_TEMPLATE *)tmpl, (ULONG)tmpl_len,
-        (SOCKET_SECURITY_QUERY_INFO *)info, &ulen, (LPWSAOVERLAPPED)overlapped,
+        (SOCKET_SECURITY_QUERY_INFO *)info, (ULONG *)info_len, (LPWSAOVERLAPPED)overlapped,
         (LPWSAOVERLAPPED_COMPLETION_ROUTINE)routine));
-    *info_len = ulen;
-    return status;
 }
 
 int wsapeer_fw_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t len)

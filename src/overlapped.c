@@ -94,7 +94,8 @@ struct wsapeer_op {
     DWORD thread;
     int status;
     int info_taken;
-    ULONG info_len;
+    uint32_t info_cap;          /* the answer's size: IPSEC2 or not, from the template */
+    uint32_t info_len;          /* SecurityQueryInfoLen, which Windows may write late */
     uint64_t info_buffer[WSAPEER_QUERY_INFO_IPSEC2_SIZE / 8];
     wsapeer_query_info info;
     size_t size;
@@ -147,7 +148,10 @@ wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_
     op->mode = mode;
     op->sock = sock;
     op->size = size;
-    op->info_len = sizeof op->info_buffer;
+    /* As the one-shot query: an IPSEC2 template asks for the IPSEC2 answer. */
+    op->info_cap = size >= WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE ? WSAPEER_QUERY_INFO_IPSEC2_SIZE
+                                                            : WSAPEER_QUERY_INFO_SIZE;
+    op->info_len = op->info_cap;
     ATOMIC_INC(&live_ops);
     return op;
 }
@@ -157,7 +161,9 @@ static void finish(wsapeer_op *op, int status)
 {
     op->status = status;
     if (status == 0 && op->function == WSAPEER_CALL_QUERY_SOCKET_SECURITY &&
-        wsapeer_query_info_parse((const uint8_t *)op->info_buffer, op->info_len, &op->info) != 0)
+        wsapeer_query_info_parse((const uint8_t *)op->info_buffer,
+                                 op->info_len < op->info_cap ? op->info_len : op->info_cap,
+                                 &op->info) != 0)
         op->status = WSAPEER_E_INTERNAL;
     op->state = OP_DONE;
     SetEvent(op->event);
@@ -178,8 +184,6 @@ static void CALLBACK op_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DW
 static int issue(wsapeer_op *op)
 {
     void *routine = op->mode == WSAPEER_OP_ROUTINE ? (void *)op_routine : NULL;
-    size_t len = op->info_len;
-    int rc;
 
     switch (op->function) {
     case WSAPEER_CALL_SET_PEER_TARGET_NAME:
@@ -190,10 +194,8 @@ static int issue(wsapeer_op *op)
         return wsapeer_fw_delete_peer_target_name(op->sock, op->input, op->size, &op->ov,
                                                   routine);
     default:
-        rc = wsapeer_fw_query_socket_security(op->sock, op->input, op->size, op->info_buffer,
-                                              &len, &op->ov, routine);
-        op->info_len = (ULONG)len;
-        return rc;
+        return wsapeer_fw_query_socket_security(op->sock, op->input, op->size, op->info_buffer,
+                                                &op->info_len, &op->ov, routine);
     }
 }
 

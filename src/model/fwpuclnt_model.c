@@ -58,7 +58,7 @@ int wsapeer_fw_delete_peer_target_name(uint64_t sock, const void *sockaddr, size
 }
 
 int wsapeer_fw_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_len,
-                                     void *info, size_t *info_len, void *overlapped,
+                                     void *info, uint32_t *info_len, void *overlapped,
                                      void *routine)
 {
     if (!wsapeer_model_enabled())

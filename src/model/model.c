@@ -987,7 +987,7 @@ static int accepted_from_secured(uint64_t sock, const socket_facts *facts)
 #define QI(field) offsetof(wp_query_info_ipsec2, field)
 
 int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_len,
-                                        void *info, size_t *info_len, void *overlapped,
+                                        void *info, uint32_t *info_len, void *overlapped,
                                         void *completion_routine)
 {
     const uint8_t *t = (const uint8_t *)tmpl;
@@ -1025,7 +1025,7 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     }
     need = ipsec2 ? sizeof(wp_query_info_ipsec2) : sizeof(wp_query_info);
     if (out == NULL || *info_len < need) {
-        *info_len = need;
+        *info_len = (uint32_t)need;
         /* WSAEFAULT for TCP as Microsoft's sample expects, WSAEMSGSIZE for
          * other sockets as the reference page's table says. */
         return facts.stream ? WSAPEER_WSAEFAULT : WSAPEER_WSAEMSGSIZE;
@@ -1049,7 +1049,7 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         put_le32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
         memcpy(out + QI(SaLookupContext), peer.context, sizeof peer.context);
     }
-    *info_len = need;
+    *info_len = (uint32_t)need;
     if (remember(WSAPEER_CALL_QUERY_SOCKET_SECURITY, sock, facts.ident, t, t ? tmpl_len : 0,
                  NO_KEY, 0)) {
         UNLOCK();

@@ -79,7 +79,7 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
                                           void *overlapped, void *completion_routine);
 /* info may be NULL to probe; *info_len is in/out as WSAQuerySocketSecurity's. */
 int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_len,
-                                        void *info, size_t *info_len, void *overlapped,
+                                        void *info, uint32_t *info_len, void *overlapped,
                                         void *completion_routine);
 int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t len);
 int wsapeer_model_revert_impersonation(void);

@@ -58,12 +58,14 @@ EXPORT int WSAAPI WSAQuerySocketSecurity(SOCKET Socket, const void *SecurityQuer
                                          LPWSAOVERLAPPED Overlapped,
                                          LPWSAOVERLAPPED_COMPLETION_ROUTINE CompletionRoutine)
 {
-    size_t len = SecurityQueryInfoLen ? *SecurityQueryInfoLen : 0;
+    /* A copy is enough: the model writes the length before it returns, never
+     * at a later completion. */
+    uint32_t len = SecurityQueryInfoLen ? (uint32_t)*SecurityQueryInfoLen : 0;
     int err = wsapeer_model_query_socket_security(
         (uint64_t)Socket, SecurityQueryTemplate, SecurityQueryTemplateLen, SecurityQueryInfo,
         SecurityQueryInfoLen ? &len : NULL, (void *)Overlapped, (void *)CompletionRoutine);
     if (SecurityQueryInfoLen)
-        *SecurityQueryInfoLen = (ULONG)len;
+        *SecurityQueryInfoLen = len;
     return winsock_result(err);
 }
 

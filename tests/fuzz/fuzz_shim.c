@@ -92,7 +92,7 @@ static void fuzz_model(const uint8_t *data, size_t size)
     uint64_t sock;
     int status;
     uint8_t info[64];
-    size_t info_len;
+    uint32_t info_len;
 
     if (size == 0)
         return;
@@ -115,7 +115,7 @@ static void fuzz_model(const uint8_t *data, size_t size)
         (void)wsapeer_model_delete_peer_target_name(sock, copy, size, NULL, NULL);
         break;
     case 3:
-        info_len = (data[0] >> 4) * 4;
+        info_len = (uint32_t)((data[0] >> 4) * 4);
         status = wsapeer_model_query_socket_security(sock, copy, size, info, &info_len, NULL,
                                                      NULL);
         if (info_len > sizeof info)
