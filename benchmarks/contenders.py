@@ -1,9 +1,11 @@
 """The ways to make one WSASetSocketPeerTargetName call from Python, side by side.
 
-Every contender ends in the same C endpoint (the shim's benchmark backend: a
-no-op that copies every byte it is given), selected the same way for all of
-them by the one backend switch, so what differs is only what each does
-before it gets there.
+Every contender ends in the same C endpoint, benchmarks/echo.c (a no-op that
+copies every byte it is given and counts the calls), so what differs is only
+what each does before it gets there. The endpoint exists only in a build made
+with WSAPEER_FWPUCLNT=echo (run.py makes one); this module imports in any
+build, so that the contenders can be listed and described, but only the echo
+build can run them and say what they sent.
 """
 
 from __future__ import annotations
@@ -32,15 +34,20 @@ class Contender(NamedTuple):
     reference: bytes  # what the last call must have sent
 
 
-def select_endpoint() -> int:
-    """Routes WSASetSocketPeerTargetName to the endpoint; returns the old backend."""
-    return int(lib.wsapeer_backend_select(lib.WSAPEER_BACKEND_ENDPOINT))
+# The echo functions are looked up at call time, never at import: the default
+# (model) build has none, and importing this module must still work there.
+
+
+def echo_calls() -> int:
+    """Calls the echo endpoint has answered so far."""
+    return int(lib.wsapeer_echo_calls())
 
 
 def last_sent() -> bytes:
-    size = lib.wsapeer_endpoint_last(ffi.NULL, 0)
+    """The bytes of the last call the echo endpoint answered."""
+    size = lib.wsapeer_echo_last(ffi.NULL, 0)
     out = ffi.new("uint8_t[]", size)
-    lib.wsapeer_endpoint_last(out, size)
+    lib.wsapeer_echo_last(out, size)
     return bytes(ffi.buffer(out, size))
 
 

@@ -2,11 +2,15 @@
 
     python benchmarks/run.py                      # table on stdout
     python benchmarks/run.py --write BENCHMARKS.md
-    python benchmarks/run.py --quick              # fewer rounds, no callgrind
+    python benchmarks/run.py --quick              # fewer rounds, no callgrind, no memory
+    python benchmarks/run.py --smoke              # every contender sends what it should
 
-Every contender runs in this one process, interleaved in a shuffled order,
-for several rounds; each ends in the same C endpoint (see contenders.py).
-Timings are never assertions: the targets are printed with their verdicts.
+Every run first builds wsapeer with WSAPEER_FWPUCLNT=echo into a temporary
+folder (tools/build_variant.py; deleted afterwards) and imports that build, so
+that every contender ends in the same C endpoint, benchmarks/echo.c. Every
+contender runs in this one process, interleaved in a shuffled order, for
+several rounds. Timings are never assertions: the targets are printed with
+their verdicts.
 """
 
 from __future__ import annotations
@@ -22,15 +26,17 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from types import ModuleType
+from typing import Any, Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
+BUILD_VARIANT = HERE.parent / "tools" / "build_variant.py"
 sys.path.insert(0, str(HERE))
-
-import contenders as bench  # noqa: E402
 
 #: The issue's targets: (contender, limit, against): contender / against <= limit,
 #: or for "faster", against / contender >= limit.
@@ -43,22 +49,68 @@ TARGETS = [
 TIMED_NS = 25_000_000  # about 25 ms per sample
 
 
-def calibrate(run, floor_ns: int = TIMED_NS) -> int:
-    n = bench.BATCH
+# ---- the echo build -----------------------------------------------------------
+
+
+def build_echo(dest: Path) -> Path:
+    """Builds wsapeer with WSAPEER_FWPUCLNT=echo into dest; returns the folder to import from."""
+    # A child process: build_variant puts the project root first on sys.path,
+    # where the default build's wsapeer would shadow the echo build.
+    result = subprocess.run(
+        [sys.executable, str(BUILD_VARIANT), "echo", str(dest)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode:
+        raise SystemExit(
+            f"benchmarks/run.py: building the echo variant failed:\n{result.stdout}{result.stderr}"
+        )
+    return dest
+
+
+def load(build: Path) -> ModuleType:
+    """Imports wsapeer from build, then the contenders; refuses any but the echo build."""
+    sys.path.insert(0, str(build))
+    with warnings.catch_warnings():
+        # Its warning that the echo build secures nothing is for processes that import
+        # it by mistake; this one built it for that.
+        warnings.filterwarnings(
+            "ignore", message=".*WSAPEER_FWPUCLNT=echo", category=RuntimeWarning
+        )
+        import wsapeer
+
+    found = getattr(wsapeer, "FWPUCLNT", "unknown")
+    if found != "echo":
+        raise SystemExit(
+            f"benchmarks/run.py: the wsapeer imported ({wsapeer.__file__}) is the {found!r} "
+            f"build, not the echo build (WSAPEER_FWPUCLNT=echo) made in {build}: its calls "
+            "would not end in benchmarks/echo.c, so nothing would be measured or checked. "
+            "Run this file as a script, in a process that has not imported wsapeer."
+        )
+    import contenders
+
+    return contenders
+
+
+# ---- timing -------------------------------------------------------------------
+
+
+def calibrate(run, batch: int, floor_ns: int = TIMED_NS) -> int:
+    n = batch
     while True:
         start = time.perf_counter_ns()
         run(n)
         spent = time.perf_counter_ns() - start
         if spent >= floor_ns // 4 or n >= 1 << 24:
-            return max(bench.BATCH, int(n * floor_ns / max(spent, 1)) // bench.BATCH * bench.BATCH)
+            return max(batch, int(n * floor_ns / max(spent, 1)) // batch * batch)
         n *= 4
 
 
-def measure(rounds: int, seed: int = 1) -> Tuple[List[bench.Contender], Dict[str, List[float]],
-                                                Dict[str, List[float]]]:  # fmt: skip
+def measure(
+    bench: ModuleType, rounds: int, seed: int = 1
+) -> Tuple[List[Any], Dict[str, List[float]], Dict[str, List[float]]]:
     sockets = bench.open_sockets()
     contenders = bench.contenders(sockets)
-    sizes = {c.key: calibrate(c.run) for c in contenders}
+    sizes = {c.key: calibrate(c.run, bench.BATCH) for c in contenders}
     times: Dict[str, List[float]] = {c.key: [] for c in contenders}
     ratios: Dict[str, List[float]] = {c.key: [] for c in contenders}
     order = list(contenders)
@@ -87,35 +139,99 @@ def measure(rounds: int, seed: int = 1) -> Tuple[List[bench.Contender], Dict[str
 CALLGRIND_KEYS = ["floor", "apply", "one_shot_v4", "apply_many"]
 
 
-def callgrind_child(key: str, n: int) -> None:
-    bench.select_endpoint()
+def callgrind_child(bench: ModuleType, key: str, n: int) -> None:
     sockets = bench.open_sockets()
     [contender] = [c for c in bench.contenders(sockets) if c.key == key]
     contender.run(bench.BATCH)  # warm: caches, first-call paths
     contender.run(n)
 
 
-def instructions(key: str, n: int) -> Optional[int]:
+def instructions(build: Path, key: str, n: int) -> Optional[int]:
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-         str(Path(__file__).resolve()), "--callgrind-child", key, str(n)],
+         str(Path(__file__).resolve()), "--callgrind-child", key, str(n), str(build)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     match = re.search(r"Collected\s*:\s*(\d+)", result.stderr)
     return int(match.group(1)) if match else None
 
 
-def callgrind() -> Optional[Dict[str, float]]:
+def callgrind(bench: ModuleType, build: Path) -> Optional[Dict[str, float]]:
     if shutil.which("valgrind") is None:
         return None
     small, large = bench.BATCH, 11 * bench.BATCH
     out: Dict[str, float] = {}
     for key in CALLGRIND_KEYS:
-        low, high = instructions(key, small), instructions(key, large)
+        low, high = instructions(build, key, small), instructions(build, key, large)
         if low is None or high is None:
             return None
         out[key] = (high - low) / (large - small)
     return out
+
+
+# ---- smoke: what every contender sends ---------------------------------------
+
+#: The contenders that must exist: the targets and the alternatives name them.
+REQUIRED = {"floor", "apply", "one_shot_v4", "apply_many", "ctypes", "struct"}
+#: Contenders that send the same IPv4 target: the alternatives (ctypes, struct)
+#: must marshal byte for byte what wsapeer does, or the comparison is unfair.
+SAME_BYTES = ("floor", "apply", "apply_handle", "one_shot_v4", "ctypes", "struct")
+
+
+def difference(got: bytes, want: bytes) -> str:
+    at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    return f"{len(got)} bytes sent, {len(want)} expected, first difference at byte {at}"
+
+
+def smoke(bench: ModuleType) -> int:
+    """Runs every contender once through the echo; 0 if every one sent what it should."""
+    sockets = bench.open_sockets()
+    failed: List[str] = []
+    sent: Dict[str, bytes] = {}
+    try:
+        contenders = bench.contenders(sockets)
+        for c in contenders:
+            # A whole rotation, so that the last peer sent is the one the reference names.
+            n = bench.ROTATION if c.key == "one_shot_v4_new" else bench.BATCH
+            try:
+                before = bench.echo_calls()
+                c.run(n)
+                calls = bench.echo_calls() - before
+                sent[c.key] = bench.last_sent()
+            except Exception as exc:  # one broken contender must not hide the others
+                problem = f"raised {exc!r}"
+            else:
+                if calls != n:
+                    problem = f"the echo answered {calls} calls, not {n}"
+                elif sent[c.key] != c.reference:
+                    problem = "not its reference: " + difference(sent[c.key], c.reference)
+                else:
+                    problem = ""
+            if problem:
+                failed.append(c.key)
+            detail = problem or f"{n} calls, {len(sent[c.key])} bytes, as its reference"
+            print(f"{'FAIL' if problem else 'ok':4} {c.key}: {detail}")
+    finally:
+        for s in sockets.values():
+            s.close()
+    missing = sorted(REQUIRED - {c.key for c in contenders})
+    if missing:
+        failed.append("contenders")
+        print(f"FAIL contenders: none named {', '.join(missing)}")
+    base = sent.get(SAME_BYTES[0])
+    unlike = [key for key in SAME_BYTES if sent.get(key) != base]
+    if base is None:
+        failed.append("same bytes")
+        print(f"FAIL same bytes: {SAME_BYTES[0]} sent nothing to compare with")
+    elif unlike:
+        failed.append("same bytes")
+        print(f"FAIL same bytes: {', '.join(unlike)} sent nothing, or not what "
+              f"{SAME_BYTES[0]} sent")  # fmt: skip
+    else:
+        print(f"ok   same bytes: {', '.join(SAME_BYTES)} all sent the same {len(base)} bytes")
+    print(f"smoke: {len(contenders)} contenders, "
+          + (f"FAILED: {', '.join(failed)}" if failed else "all ok"))  # fmt: skip
+    return 1 if failed else 0
 
 
 # ---- memory -------------------------------------------------------------------
@@ -127,7 +243,7 @@ def resident_kib() -> int:
 
 
 def memory(
-    calls_traced: int = 100_000, calls_resident: int = 1_000_000
+    bench: ModuleType, calls_traced: int = 100_000, calls_resident: int = 1_000_000
 ) -> Dict[str, Dict[str, int]]:
     sockets = bench.open_sockets()
     out: Dict[str, Dict[str, int]] = {}
@@ -155,6 +271,11 @@ def memory(
 
 
 def machine() -> str:
+    return (f"{platform.system()} {platform.release()} {platform.machine()}, "
+            f"CPython {platform.python_version()}")  # fmt: skip
+
+
+def processor() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
@@ -165,8 +286,7 @@ def machine() -> str:
             cpu = f"{names[0]} ({len(names)} logical CPUs)"
     except OSError:
         pass
-    return (f"{platform.system()} {platform.release()} {platform.machine()}, {cpu}, "
-            f"CPython {platform.python_version()}")  # fmt: skip
+    return cpu
 
 
 def report(contenders, times, ratios, counts, mem, rounds, command) -> str:
@@ -178,10 +298,12 @@ def report(contenders, times, ratios, counts, mem, rounds, command) -> str:
         f"Generated by `{command}` on {datetime.date.today().isoformat()}; do not edit by hand.",
         "",
         f"- Machine: {machine()}",
+        f"- Processor: {processor()}",
+        '- Build: the echo build (`WSAPEER_FWPUCLNT=echo`, `wsapeer.FWPUCLNT == "echo"`),',
+        "  made by tools/build_variant.py into a temporary folder for the run, never installed.",
+        "  Every contender ends in the same C endpoint, benchmarks/echo.c: a no-op that copies",
+        "  every byte of the SOCKET_PEER_TARGET_NAME it is given, in place of Fwpuclnt.dll.",
         f"- {rounds} rounds, contenders interleaved in a shuffled order, about 25 ms each a round.",
-        "- Every contender ends in the same C endpoint: the shim's benchmark backend, a no-op",
-        "  that copies every byte of the SOCKET_PEER_TARGET_NAME it is given (selected with",
-        "  the one backend switch, as Windows or the contract model would be).",
         "- ns/call: median over rounds (min to max); x floor: median of the per-round ratios.",
         "",
         "| contender | ns/call | spread | x floor | what it does |",
@@ -203,7 +325,9 @@ def report(contenders, times, ratios, counts, mem, rounds, command) -> str:
             value = median[key] / median[against]
             ok = value >= limit
             shown = f"{value:.2f} x faster"
-        verdict = "met" if ok else f"missed by {abs(value - limit) / limit:.0%}"
+        miss = abs(value - limit) / limit
+        # Rounded to a whole percent, a near miss would read "missed by 0%".
+        verdict = "met" if ok else f"missed by {miss:.0%}" if miss >= 0.01 else "missed by < 1%"
         lines.append(f"| {text} | {shown} | {verdict} |")
     lines += [
         "",
@@ -249,21 +373,28 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--write", metavar="FILE", help="also write the report to FILE")
-    parser.add_argument("--callgrind-child", nargs=2, metavar=("KEY", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="check that every contender sends what it should, time nothing; non-zero if not",
+    )
+    parser.add_argument(
+        "--callgrind-child", nargs=3, metavar=("KEY", "N", "BUILD"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.callgrind_child:
-        callgrind_child(args.callgrind_child[0], int(args.callgrind_child[1]))
+        key, n, build = args.callgrind_child
+        callgrind_child(load(Path(build)), key, int(n))
         return 0
     rounds = 3 if args.quick else args.rounds
-    previous = bench.select_endpoint()
-    try:
-        contenders, times, ratios = measure(rounds)
-        mem = None if args.quick or args.no_memory else memory()
-    finally:
-        from wsapeer._wsapeer import lib
-
-        lib.wsapeer_backend_select(previous)
-    counts = None if args.quick or args.no_callgrind else callgrind()
+    with tempfile.TemporaryDirectory(prefix="wsapeer-echo-") as folder:
+        build = build_echo(Path(folder))
+        bench = load(build)
+        if args.smoke:
+            return smoke(bench)
+        contenders, times, ratios = measure(bench, rounds)
+        mem = None if args.quick or args.no_memory else memory(bench)
+        counts = None if args.quick or args.no_callgrind else callgrind(bench, build)
     command = "python benchmarks/run.py" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
     text = report(contenders, times, ratios, counts, mem, rounds, command)
     print(text)
