@@ -84,3 +84,12 @@ def test_the_winsock_codes_c_uses_are_pythons():
     for name, code in c_codes.items():
         assert code in wsapeer.WSA_ERRORS, name
         assert wsapeer.WSA_ERRORS[code].name == name
+
+
+def test_function_meanings_name_calls_of_the_family():
+    from wsapeer._calls import NAMES
+    from wsapeer._errors import FUNCTION_MEANINGS
+
+    for function, code in FUNCTION_MEANINGS:
+        assert function in NAMES.values()
+        assert code in WSA_ERRORS

@@ -102,6 +102,33 @@ def test_ipsec_settings_attributes():
     assert not hasattr(s, "password")
 
 
+def test_ipsec_equality_and_hash_never_copy_the_password(monkeypatch):
+    """== compares the C buffers in C, and the hash covers what precedes the
+    password: neither makes a Python bytes object holding it."""
+    import wsapeer._immutable as immutable
+
+    a = IPsecSettings(user_name="svc", password=SECRET)
+    b = IPsecSettings(user_name="svc", password=SECRET)
+    c = IPsecSettings(user_name="svc", password=SECRET[::-1])
+    read = []
+    real = immutable.ffi
+
+    class Watch:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def buffer(self, cdata, size):
+            read.append(size)
+            return real.buffer(cdata, size)
+
+    monkeypatch.setattr(immutable, "ffi", Watch())
+    assert a == b and a != c
+    assert hash(a) == hash(b) == hash(c)  # the password is no part of the hash
+    assert a != SecuritySettings() and a != wsapeer.PeerTargetName("svc")
+    IPsecSettings(user_name="svc", password=SECRET)
+    assert read == []  # neither comparing nor hashing read the buffer into Python
+
+
 def test_password_never_in_repr_str_or_pickle():
     s = IPsecSettings(user_name="svc", password=SECRET)
     for text in (repr(s), str(s), f"{s}", f"{s!r}"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Hashable, Optional
 
 from ._wsapeer import ffi, lib
 
@@ -22,9 +22,10 @@ class Marshalled(Immutable):
     _buffer (_size bytes): equal when the structures are, hashed on them.
 
     Subclasses name their structure in STRUCTURE (objects of different
-    structures never compare equal) and may keep a secret at the end of the
-    buffer: _public_size bytes are hashed, so the secret never becomes a
-    Python bytes object on the way.
+    structures never compare equal). One whose buffer holds a secret passes
+    a hash key made of its public fields instead, so that the secret never
+    becomes a Python bytes object on the way; equal buffers must give equal
+    keys.
     """
 
     __slots__ = ("_buffer", "_hash", "_item", "_size")
@@ -35,12 +36,14 @@ class Marshalled(Immutable):
     _item: Any  # the wsapeer_buffer a batch takes, made once
     _hash: int
 
-    def _set_buffer(self, buffer: Any, size: int, public_size: int) -> None:
+    def _set_buffer(self, buffer: Any, size: int, hash_key: Optional[Hashable] = None) -> None:
+        if hash_key is None:
+            hash_key = ffi.buffer(buffer, size)[:]
         set_ = object.__setattr__
         set_(self, "_buffer", buffer)
         set_(self, "_size", size)
         set_(self, "_item", ffi.new("wsapeer_buffer *", (buffer, size)))
-        set_(self, "_hash", hash((self.STRUCTURE, size, ffi.buffer(buffer, public_size)[:])))
+        set_(self, "_hash", hash((self.STRUCTURE, size, hash_key)))
 
     def __bytes__(self) -> bytes:
         return bytes(ffi.buffer(self._buffer, self._size))

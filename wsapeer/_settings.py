@@ -57,7 +57,7 @@ class SecuritySettings(_Settings):
             "marshalling SOCKET_SECURITY_SETTINGS",
         )  # fmt: skip
         object.__setattr__(self, "_flags", checked)
-        self._set_buffer(buffer, lib.WSAPEER_SETTINGS_SIZE, lib.WSAPEER_SETTINGS_SIZE)
+        self._set_buffer(buffer, lib.WSAPEER_SETTINGS_SIZE)
 
     @property
     def protocol(self) -> SecurityProtocol:
@@ -156,7 +156,6 @@ class IPsecSettings(_Settings):
             ),
             "marshalling SOCKET_SECURITY_SETTINGS_IPSEC",
         )  # fmt: skip
-        secret_size = len(secret)
         del secret
         set_ = object.__setattr__
         set_(self, "_protocol", proto)
@@ -167,8 +166,8 @@ class IPsecSettings(_Settings):
         set_(self, "_user", user_name or None)
         set_(self, "_domain", domain_name or None)
         set_(self, "_has_password", bool(password))
-        # The password is the last of the strings: hash what comes before it.
-        self._set_buffer(buffer, size, size - secret_size)
+        # Hashed on what is public: the password stays in C.
+        self._set_buffer(buffer, size, (proto, checked_flags, checked_ipsec, mm, qm, user, domain))
 
     protocol = property(lambda self: self._protocol, doc="IPSEC or IPSEC2.")
     flags = property(lambda self: self._flags, doc="SecurityFlags: SecuritySettingsFlags.")

@@ -95,7 +95,7 @@ class PeerTargetName(Marshalled):
         set_(self, "_protocol", proto)
         # The socket family the peer needs (0: any), for apply's one check.
         set_(self, "_family", FAMILY_OF_KIND.get(normalized.kind, 0))
-        self._set_buffer(buffer, size, size)
+        self._set_buffer(buffer, size)
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> PeerTargetName:

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Iterator
 from typing import List, NamedTuple, Optional, Union
 
-from ._calls import NAMES
+from ._calls import NAMES, SET_PEER_TARGET_NAME
 from ._enums import SecurityInfoFlags
 from ._errors import UnsupportedPlatformError
 from ._socket import SocketLike, handle_of
@@ -98,7 +98,7 @@ class ContractModel:
         return [
             PeerTargetName.from_bytes(r.data)
             for r in self._of(sock)
-            if r.function == "WSASetSocketPeerTargetName"
+            if r.function == NAMES[SET_PEER_TARGET_NAME]
         ]
 
     def _of(self, sock: SocketLike) -> List[ModelRecord]:
