@@ -179,7 +179,7 @@ int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_s
 /* sockaddr may be NULL (size 0) for a connected socket. */
 int wsapeer_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t size);
 int wsapeer_revert_impersonation(void);
-/* Closes a token handle from a query (CloseHandle, or the model's own). */
+/* Closes a token handle a query returned (CloseHandle on Windows). */
 int wsapeer_close_token(uint64_t handle);
 /* The same, as a cffi ffi.gc destructor: the handle travels as a pointer. */
 void wsapeer_token_release(void *handle);
