@@ -1,0 +1,292 @@
+"""The standing list of mutants: small, plausible bugs that would weaken
+security or correctness without crashing. Each must be killed by a suite.
+
+A change that adds a security-relevant check adds its mutant here. Each
+mutant replaces `before` (which must occur exactly once in `path`) with
+`after`; `suites` says what can reach it ("pytest" runs `tests` on a model
+build of the mutated tree, "wine" runs tests/windows/run on it), so each runs
+only what can kill it, stopping at the first failure.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Tuple
+
+
+class Mutant(NamedTuple):
+    key: str
+    path: str
+    before: str
+    after: str
+    why: str
+    suites: Tuple[str, ...] = ("pytest",)
+    tests: Tuple[str, ...] = ("tests",)
+    also: Tuple[Tuple[str, str, str], ...] = ()  # more (path, before, after) of the same bug
+
+
+ZEROING = ("tests/test_zeroing.py",)
+
+MUTANTS = [
+    # ---- secrets: every free path zeroes what may hold a password ----------------
+    Mutant(
+        "secret-free-no-zero", "src/_wsapeer.c",
+        "    wsapeer_secure_zero(p, SECRET_HEADER + size);\n",
+        "    (void)size;\n",
+        "IPsecSettings' C buffer freed with the password in it", tests=ZEROING,
+    ),
+    Mutant(
+        "op-release-no-zero", "src/overlapped.c",
+        "        close_unclaimed(&op->info);\n    if (op->input) /* settings copied here may hold"
+        " a password */\n        wsapeer_secure_zero(op->input, op->size);",
+        "        close_unclaimed(&op->info);",
+        "an operation's copy of the settings freed with the password in it", tests=ZEROING,
+    ),
+    Mutant(
+        "model-record-no-zero", "src/model/model.c",
+        "    wsapeer_secure_zero(r->bytes, r->head.size);\n",
+        "",
+        "the model's records of settings freed with the password in them", tests=ZEROING,
+    ),
+    Mutant(
+        "windows-op-free-no-zero", "src/overlapped.c",
+        "        CloseHandle(op->event);\n    if (op->input) /* settings copied here may hold a"
+        " password */\n        wsapeer_secure_zero(op->input, op->size);",
+        "        CloseHandle(op->event);",
+        "Windows: an operation's copy of the settings freed unwiped", suites=("wine",),
+    ),
+    Mutant(
+        "windows-batch-no-zero", "src/overlapped.c",
+        "    wsapeer_secure_zero(block, total); /* copies of settings may hold passwords */",
+        "",
+        "Windows: a batch's copies of settings freed unwiped", suites=("wine",),
+    ),
+    # ---- bounds: each length check off by one ---------------------------------------
+    Mutant(
+        "ptn-marshal-one-short", "src/marshal.c",
+        "        protocol > WSAPEER_PROTOCOL_IPSEC2)\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size < need)",
+        "        protocol > WSAPEER_PROTOCOL_IPSEC2)\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size + 1 < need)",
+        "the target marshaller writes one byte past a buffer one byte short",
+    ),
+    Mutant(
+        "settings-marshal-one-short", "src/marshal.c",
+        "        (password_bytes && !password))\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size < need)",
+        "        (password_bytes && !password))\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size + 1 < need)",
+        "the settings marshaller writes past a buffer one byte short",
+    ),
+    Mutant(
+        "sockaddr-marshal-one-short", "src/marshal.c",
+        "    if (out == NULL || need == 0)\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size < need)",
+        "    if (out == NULL || need == 0)\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size + 1 < need)",
+        "the sockaddr marshaller writes past a buffer one byte short",
+    ),
+    Mutant(
+        "template-marshal-one-short", "src/marshal.c",
+        "(!ipsec2 && (flags || field_mask)))\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size < need)",
+        "(!ipsec2 && (flags || field_mask)))\n        return WSAPEER_E_ARGUMENT;\n"
+        "    if (out_size + 1 < need)",
+        "the query template marshaller writes past a buffer one byte short",
+    ),
+    Mutant(
+        "ptn-size-max-plus-one", "src/marshal.c",
+        "    if (name_units == 0 || name_units > WSAPEER_MAX_NAME_UNITS)\n        return 0;",
+        "    if (name_units == 0 || name_units > WSAPEER_MAX_NAME_UNITS + 1)\n        return 0;",
+        "a name longer than a UNICODE_STRING holds is sized and marshalled",
+    ),
+    Mutant(
+        "ptn-parse-size-loose", "src/marshal.c",
+        "    if (size != wsapeer_ptn_size(out->name_units))",
+        "    if (size < wsapeer_ptn_size(out->name_units))",
+        "the parser accepts a buffer longer than its declared name",
+    ),
+    Mutant(
+        "model-header-one-short", "src/model/model.c",
+        "    if (len < PTN_HEADER)",
+        "    if (len + 1 < PTN_HEADER)",
+        "the model accepts a SOCKET_PEER_TARGET_NAME one byte shorter than its header",
+    ),
+    Mutant(
+        "model-name-one-short", "src/model/model.c",
+        "    if (len - offsetof(wp_peer_target_name, AllStrings) < name_bytes)",
+        "    if (len - offsetof(wp_peer_target_name, AllStrings) + 2 < name_bytes)",
+        "the model accepts a buffer one code unit shorter than the name it declares",
+    ),
+    # ---- never a silent success ----------------------------------------------------
+    Mutant(
+        "model-off-succeeds", "src/model/fwpuclnt_model.c",
+        "    if (!wsapeer_model_enabled())\n        return WSAPEER_E_UNSUPPORTED;\n"
+        "    return wsapeer_model_set_peer_target_name(",
+        "    if (!wsapeer_model_enabled())\n        return WSAPEER_OK;\n"
+        "    return wsapeer_model_set_peer_target_name(",
+        "with the model off, a peer target name 'succeeds' without anything answering",
+        tests=("tests/test_unsupported.py",),
+    ),
+    Mutant(
+        "none-security-succeeds", "src/fwpuclnt_none.c",
+        "    (void)sock, (void)settings, (void)len, (void)overlapped, (void)routine;\n"
+        "    return WSAPEER_E_UNSUPPORTED;",
+        "    (void)sock, (void)settings, (void)len, (void)overlapped, (void)routine;\n"
+        "    return WSAPEER_OK;",
+        "a build without Fwpuclnt reports socket security as set",
+        tests=("tests/test_unsupported.py",),
+    ),
+    Mutant(
+        "op-start-hides-unsupported", "src/overlapped.c",
+        "    return op->status == WSAPEER_E_UNSUPPORTED ? WSAPEER_E_UNSUPPORTED : 0;",
+        "    return 0;",
+        "an operation nobody answers is handed back as if it had been issued",
+        tests=("tests/test_unsupported.py",),
+    ),
+    Mutant(
+        "batch-hides-unsupported", "src/overlapped.c",
+        "        if (i == 0 && results[0] == WSAPEER_E_UNSUPPORTED)\n"
+        "            return WSAPEER_E_UNSUPPORTED;",
+        "        if (0)\n            return WSAPEER_E_UNSUPPORTED;",
+        "apply_many returns 'unsupported' in a list a caller may never read",
+        tests=("tests/test_unsupported.py", "tests/test_overlapped.py"),
+    ),
+    Mutant(
+        "windows-default-is-model", "build_ffi.py",
+        '        return "windows" if platform == "win32" else "model"',
+        '        return "model"',
+        "Windows builds get the contract model instead of Fwpuclnt.dll",
+        tests=("tests/test_build_ffi.py",),
+    ),
+    Mutant(
+        "model-instead-of-windows", "build_ffi.py",
+        '    "windows": Implementation(("src/fwpuclnt_windows.c",), (), (), ("fwpuclnt",)),',
+        '    "windows": Implementation(("src/fwpuclnt_windows.c", "src/model/model.c"), (), '
+        '("src/model",), ("fwpuclnt",)),',
+        "the Windows release build compiles the model in",
+        tests=("tests/test_build_ffi.py",),
+    ),
+    # ---- what a query reports -----------------------------------------------------
+    Mutant(
+        "secured-any-flag", "wsapeer/_query.py",
+        "        return bool(self._flags & SecurityInfoFlags.SECURED)",
+        "        return bool(self._flags)",
+        "a connection reported secured because it is encrypted or impersonated",
+    ),
+    Mutant(
+        "model-secured-unsecured", "src/model/model.c",
+        "    put_le32(out + QI(Flags), secured ? peer.flags : 0);",
+        "    put_le32(out + QI(Flags), peer.flags);",
+        "the model reports a socket it never secured as secured",
+    ),
+    # ---- families, handles, types ---------------------------------------------------
+    Mutant(
+        "family-check-skipped", "wsapeer/_socket.py",
+        "    if kind is None or kind == peer.kind:",
+        "    if True:",
+        "an IPv4 peer reaches Windows on an IPv6 socket",
+    ),
+    Mutant(
+        "closed-socket-accepted", "wsapeer/_socket.py",
+        "    if handle == -1:",
+        "    if handle == -2:",
+        "a closed socket's -1 passes as a handle",
+    ),
+    Mutant(
+        "bool-handle-accepted", "wsapeer/_socket.py",
+        "    if isinstance(sock, bool):",
+        "    if False:",
+        "True passes as socket handle 1",
+    ),
+    Mutant(
+        "unknown-flag-bits-accepted", "wsapeer/_enums.py",
+        "    if value < 0 or value & ~known:",
+        "    if value < 0:",
+        "flag bits no enumeration defines reach Windows",
+    ),
+    # ---- layout: symmetric write+parse bugs, StringLen units ------------------------
+    Mutant(
+        "port-byte-order-both-ways", "src/byte_order.h",
+        "WP_INLINE void put_be16(uint8_t *p, uint32_t v)\n{\n"
+        "    p[0] = (uint8_t)(v >> 8);\n    p[1] = (uint8_t)v;\n}",
+        "WP_INLINE void put_be16(uint8_t *p, uint32_t v)\n{\n"
+        "    p[1] = (uint8_t)(v >> 8);\n    p[0] = (uint8_t)v;\n}",
+        "ports written and read back little-endian: the library agrees with itself",
+        also=(("src/byte_order.h", "    return (uint32_t)p[0] << 8 | (uint32_t)p[1];",
+               "    return (uint32_t)p[1] << 8 | (uint32_t)p[0];"),),
+    ),
+    Mutant(
+        "ipsec2-length-in-units", "src/marshal.c",
+        "    return (uint32_t)(protocol == WSAPEER_PROTOCOL_IPSEC2 ? units * 2 : units);",
+        "    return (uint32_t)units;",
+        "IPSEC2 names' StringLen written in code units instead of bytes",
+    ),
+    Mutant(
+        "model-ipsec2-length-in-units", "src/model/model.c",
+        "    name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (size_t)declared"
+        " : 2 * (size_t)declared;",
+        "    name_bytes = 2 * (size_t)declared;",
+        "the model reads an IPSEC2 StringLen as code units",
+    ),
+    # ---- tokens ---------------------------------------------------------------------
+    Mutant(
+        "tokens-never-closed", "wsapeer/_query.py",
+        "            if token is not None:\n                ffi.release(token)",
+        "            if token is not None:\n                pass",
+        "close() leaves the peer's token handles open",
+    ),
+    Mutant(
+        "unclaimed-tokens-leak", "src/overlapped.c",
+        "    if (op->state == OP_DONE && op->status == 0 && !op->info_taken)\n"
+        "        close_unclaimed(&op->info);\n    if (op->input)",
+        "    if (op->input)",
+        "a query operation nobody read leaks the token handles it got",
+    ),
+    # ---- batches: per-item results ---------------------------------------------------
+    Mutant(
+        "batch-error-on-wrong-item", "wsapeer/_batch.py",
+        "                    results[index] = exc",
+        "                    results[0] = exc",
+        "a failing item's error reported on another item, itself reported as success",
+    ),
+    Mutant(
+        "batch-shared-socket-by-equality", "wsapeer/_batch.py",
+        "        handles = [_handle(sock, i) for i, sock in enumerate(socks)]",
+        "        handles = [_handle(socks[0], 0)] * len(socks)",
+        "every item of a batch applied to the first item's socket",
+    ),
+    # ---- the model's documented rules ------------------------------------------------
+    Mutant(
+        "model-security-twice", "src/model/model.c",
+        "    if (find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||\n"
+        "        facts.bound) {",
+        "    if (facts.bound) {",
+        "the model lets socket security be set twice ('once per socket')",
+    ),
+    Mutant(
+        "model-connected-accepted", "src/model/model.c",
+        "    if (facts.connected)\n        return WSAPEER_WSAEISCONN;\n"
+        "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
+        "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
+        "the model accepts a target name on a connected socket",
+    ),
+    Mutant(
+        "model-udp-zero-peer", "src/model/model.c",
+        "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
+        "    if (0)",
+        "the model accepts a UDP target name with no peer",
+    ),
+    # ---- impersonation ----------------------------------------------------------------
+    Mutant(
+        "impersonation-not-reverted", "wsapeer/_impersonation.py",
+        "    finally:\n        revert_impersonation()",
+        "    finally:\n        _impersonation.active = False",
+        "impersonate_peer() leaves the thread running as the peer",
+    ),
+    Mutant(
+        "model-revert-keeps-impersonating", "src/model/model.c",
+        "            impersonations[i] = impersonations[--impersonation_count];",
+        "            (void)impersonations;",
+        "the model keeps a thread impersonating after WSARevertImpersonation",
+    ),
+]  # fmt: skip

@@ -1,0 +1,75 @@
+"""What a query reports: SecurityInfo.secured means SOCKET_INFO_CONNECTION_SECURED
+is set, and only that (ENCRYPTED or IMPERSONATED alone, or bits a later Windows
+adds, never make a connection "secured"), checked for every combination through
+a real query; and the token handles are closed when the caller says so."""
+
+import itertools
+
+import pytest
+
+import wsapeer
+from wsapeer import SecurityInfoFlags
+from wsapeer.testing import contract_model
+
+PEER = ("192.0.2.1", 500)
+SECURED, ENCRYPTED, IMPERSONATED = 0x1, 0x2, 0x4  # mstcpip.h's SOCKET_INFO_CONNECTION_*
+UNKNOWN = 0x80  # a bit no SDK defines today
+
+
+COMBINATIONS = [
+    sum(bits)
+    for n in range(5)
+    for bits in itertools.combinations((SECURED, ENCRYPTED, IMPERSONATED, UNKNOWN), n)
+]
+
+
+@pytest.mark.parametrize("flags", COMBINATIONS, ids=hex)
+def test_secured_is_the_secured_bit_alone(flags, udp_socket):
+    with contract_model() as model:
+        wsapeer.set_socket_security(udp_socket)
+        model.pretend_peer(flags)
+        with wsapeer.query_socket_security(udp_socket, PEER) as info:
+            assert int(info.flags) == flags  # unknown bits are kept, not dropped
+            assert info.secured is bool(flags & SECURED)
+
+
+def test_an_unsecured_socket_reports_no_flag_whatever_the_peer(udp_socket):
+    with contract_model() as model:
+        model.pretend_peer(SECURED | ENCRYPTED | IMPERSONATED)
+        with wsapeer.query_socket_security(udp_socket, PEER) as info:
+            assert info.flags == SecurityInfoFlags.NONE and info.secured is False
+
+
+def test_close_closes_the_tokens_at_once(udp_socket):
+    with contract_model() as model:
+        wsapeer.set_socket_security(udp_socket)
+        model.pretend_peer(SECURED, tokens=True)
+        info = wsapeer.query_socket_security(udp_socket, PEER, access_mask=0x8)
+        handles = (info.peer_application_token, info.peer_machine_token)
+        assert all(handles) and [model.token_closes(h) for h in handles] == [0, 0]
+        info.close()  # info stays referenced: nothing may wait for the collector
+        assert [model.token_closes(h) for h in handles] == [1, 1]
+        info.close()
+        assert [model.token_closes(h) for h in handles] == [1, 1]
+        assert info.closed and model.open_tokens() == 0
+        with pytest.raises(ValueError, match="closed"):
+            info.peer_application_token  # noqa: B018
+
+
+def test_model_refuses_a_buffer_shorter_than_the_header_whatever_it_declares(udp_socket):
+    """A 143-byte SOCKET_PEER_TARGET_NAME declaring an empty name is still short."""
+    from wsapeer._wsapeer import ffi, lib
+
+    with contract_model() as model:
+        buffer = ffi.new("uint8_t[]", 143)
+        buffer[8], buffer[10], buffer[11] = 2, 1, 244  # AF_INET, port 500: a UDP peer
+        status = lib.wsapeer_set_peer_target_name(udp_socket.fileno(), buffer, 143)
+        assert status == 10040 and model.records == []  # WSAEMSGSIZE, nothing accepted
+
+
+@pytest.fixture
+def udp_socket():
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        yield s
