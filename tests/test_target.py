@@ -73,17 +73,43 @@ def test_from_bytes_never_crashes(data):
     assert bytes(target) == data
 
 
+def must_reject(raw, index):
+    """Whether a flip at index leaves no valid SOCKET_PEER_TARGET_NAME, by the
+    SDK layout: protocol's high bytes, the padding after it, the unused rest
+    of the SOCKADDR_STORAGE, and the length field. Elsewhere (protocol's low
+    byte, family, port, address, name) a flip may make another valid target."""
+    family = int.from_bytes(raw[8:10], "little")
+    used = {0: 2, 2: 16, 23: 28}[family]
+    return index in range(1, 8) or index in range(8 + used, 136) or index in range(136, 140)
+
+
 @given(names, peers, protocols, st.data())
 def test_from_bytes_rejects_any_flipped_byte(name, peer, protocol, data):
-    raw = bytearray(bytes(PeerTargetName(name, peer, protocol)))
+    original = bytes(PeerTargetName(name, peer, protocol))
+    raw = bytearray(original)
     index = data.draw(st.integers(0, len(raw) - 1))
     raw[index] ^= data.draw(st.integers(1, 255))
     try:
         back = PeerTargetName.from_bytes(raw)
     except ValueError:
         return
+    assert not must_reject(original, index), f"a flip at byte {index} was accepted"
     # A flip inside the name, address or port makes another valid target.
     assert bytes(back) == bytes(raw)
+
+
+@pytest.mark.parametrize("peer", [None, ("192.0.2.1", 5), ("2001:db8::1", 5, 1, 2)])
+def test_from_bytes_rejects_a_flip_in_every_byte_that_must_be_zero(peer):
+    original = bytes(PeerTargetName("host/x", peer, SecurityProtocol.IPSEC2))
+    rejected = 0
+    for index in range(len(original)):
+        if must_reject(original, index):
+            raw = bytearray(original)
+            raw[index] ^= 0x01
+            with pytest.raises(ValueError):
+                PeerTargetName.from_bytes(raw)
+            rejected += 1
+    assert rejected >= 100  # the check covered the padding, not nothing
 
 
 def test_from_bytes_messages():

@@ -228,6 +228,13 @@ MUTANTS = [
         "    name_bytes = 2 * (size_t)declared;",
         "the model reads an IPSEC2 StringLen as code units",
     ),
+    Mutant(
+        "from-bytes-not-canonical", "wsapeer/_target.py",
+        "        if bytes(target) != raw:",
+        "        if False:",
+        "from_bytes accepts a buffer with nonzero padding as if it were canonical",
+        tests=("tests/test_target.py",),
+    ),
     # ---- tokens ---------------------------------------------------------------------
     Mutant(
         "tokens-never-closed", "wsapeer/_query.py",

@@ -153,17 +153,47 @@ def test_thousand_item_batch():
         assert wsapeer.apply_many([(u, t) for t in targets], timeout=60) == [None] * 1000
 
 
+def thread_is_impersonating():
+    """Whether the calling thread has an impersonation token (OpenThreadToken
+    fails with ERROR_NO_TOKEN when it runs as the process)."""
+    import ctypes
+    from ctypes import wintypes
+
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.GetCurrentThread.restype = wintypes.HANDLE
+    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+    advapi32.OpenThreadToken.argtypes = [
+        wintypes.HANDLE, wintypes.DWORD, wintypes.BOOL, ctypes.POINTER(wintypes.HANDLE),
+    ]  # fmt: skip
+    token = wintypes.HANDLE()
+    if advapi32.OpenThreadToken(kernel32.GetCurrentThread(), 0x0008, True, ctypes.byref(token)):
+        kernel32.CloseHandle(token)
+        return True
+    error = ctypes.get_last_error()
+    assert error == 1008, f"OpenThreadToken failed with {error}, not ERROR_NO_TOKEN"
+    return False
+
+
 def test_impersonation_reverts(listener, observe):
+    """Whatever Windows answers without an IPsec policy, the thread runs as
+    itself again after the block, and a revert with nothing to revert succeeds
+    (the reference page: 'no action is taken')."""
     client = socket.socket()
     wsapeer.secure_client(client, "host/localhost", INSECURE)
     client.connect(listener.getsockname())
     conn, _ = listener.accept()
     with client, conn:
+        assert not thread_is_impersonating()
         try:
             with wsapeer.impersonate_peer(conn):
-                observe("impersonation", "entered")
+                inside = thread_is_impersonating()
+                observe("impersonation entered; thread token present", inside)
         except WinsockError as exc:
             observe("impersonation without IPsec", exc.winerror)
+        assert not thread_is_impersonating()
+        wsapeer.revert_impersonation()
+        assert not thread_is_impersonating()
 
 
 def test_platform_is_windows():
