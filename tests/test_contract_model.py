@@ -6,10 +6,13 @@ import sys
 import threading
 
 import pytest
+import sdk_layout as sdk
 
 import wsapeer
 from wsapeer import PeerTargetName, SecurityProtocol, WinsockError
 from wsapeer.testing import contract_model
+
+SET_NAME = "WSASetSocketPeerTargetName"
 
 
 def winerror(call):
@@ -18,13 +21,21 @@ def winerror(call):
     return info.value.winerror
 
 
+def names_sent(model, sock):
+    """The names the model holds for sock, read with the SDK layout, not wsapeer's
+    parser (issue 11: a mistake made in both would read back as intended)."""
+    return [sdk.decode_peer_target_name(raw) for raw in sdk.sent(model, sock, SET_NAME)]
+
+
 def test_tcp_before_connect_records_the_exact_bytes():
     with contract_model() as model, socket.socket() as s:
         wsapeer.set_peer_target_name(s, "host/server.example.com")
         [record] = model.records
-        assert record.function == "WSASetSocketPeerTargetName"
+        assert record.function == SET_NAME
         assert record.handle == s.fileno()
-        assert record.data == bytes(PeerTargetName("host/server.example.com"))
+        assert record.data == sdk.build_peer_target_name("host/server.example.com")
+        assert sdk.decode_peer_target_name(record.data) == ("host/server.example.com", None, 0)
+        # The public decoder agrees (never the only check of what was sent).
         assert model.peer_target_names(s) == [PeerTargetName("host/server.example.com")]
 
 
@@ -35,8 +46,12 @@ def test_prepared_target_and_ipv6():
     with contract_model() as model, socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u:
         target.apply(u)
         target.apply(u.fileno())
+        # The second call replaced the first: one record, the second sequence number.
+        assert [r.sequence for r in model.records] == [2]
+        assert names_sent(model, u) == [
+            ("host/peer.example.com", ("2001:db8::1", 500, 7, 3), SecurityProtocol.IPSEC2)
+        ]
         assert model.peer_target_names(u) == [target]
-        assert model.records[0].data == bytes(target)
 
 
 def test_udp_several_peers_and_replacement():
@@ -44,13 +59,12 @@ def test_udp_several_peers_and_replacement():
         for i in range(5):
             wsapeer.set_peer_target_name(u, f"host/peer{i}", ("192.0.2.1", 500 + i))
         wsapeer.set_peer_target_name(u, "host/replaced", ("192.0.2.1", 502))
-        names = model.peer_target_names(u)
-        assert [t.target_name for t in names] == [
-            "host/peer0",
-            "host/peer1",
-            "host/peer3",
-            "host/peer4",
-            "host/replaced",
+        assert names_sent(model, u) == [
+            ("host/peer0", ("192.0.2.1", 500), 0),
+            ("host/peer1", ("192.0.2.1", 501), 0),
+            ("host/peer3", ("192.0.2.1", 503), 0),
+            ("host/peer4", ("192.0.2.1", 504), 0),
+            ("host/replaced", ("192.0.2.1", 502), 0),
         ]
         assert [r.sequence for r in model.records] == [1, 2, 4, 5, 6]
 
@@ -75,13 +89,14 @@ def test_connected_udp_is_wsaeisconn():
 
 def test_udp_zero_peer_is_wsaeinval_from_the_model_too():
     # An int handle hides the socket type from Python: the model decides.
-    with contract_model(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         assert winerror(lambda: wsapeer.set_peer_target_name(u.fileno(), "host/x")) == 10022
         assert (
             winerror(lambda: wsapeer.set_peer_target_name(u.fileno(), "host/x", ("0.0.0.0", 0)))
             == 10022
         )
         wsapeer.set_peer_target_name(u.fileno(), "host/x", ("0.0.0.0", 500))
+        assert names_sent(model, u) == [("host/x", ("0.0.0.0", 500), 0)]
 
 
 def test_not_a_socket_is_wsaenotsock():
@@ -113,14 +128,17 @@ def test_wrong_family_is_wsaeafnosupport_from_the_model():
 def test_model_checks_lengths_in_c():
     from wsapeer._wsapeer import ffi, lib
 
-    raw = bytes(PeerTargetName("host/x"))
-    with contract_model(), socket.socket() as s:
+    # Built from the SDK layout: the model's checks are tested apart from wsapeer's marshaller.
+    raw = sdk.build_peer_target_name("host/x")
+    with contract_model() as model, socket.socket() as s:
         call = lib.wsapeer_set_peer_target_name
         assert call(s.fileno(), ffi.NULL, len(raw)) == 10014
         assert call(s.fileno(), raw, 143) == 10040
         assert call(s.fileno(), raw, len(raw) - 6) == 10040  # shorter than the declared name
         assert call(s.fileno(), b"\x03" + raw[1:], len(raw)) == 10022  # protocol past IPSEC2
+        assert model.records == []  # refused calls leave no record
         assert call(s.fileno(), raw, len(raw)) == 0
+        assert [r.data for r in model.records] == [raw]
 
 
 def test_outside_the_block_nothing_changes():
@@ -179,6 +197,7 @@ def test_threads_share_targets_through_the_model():
         for th in threads:
             th.join()
         assert errors == []
+        expected = [(f"host/peer{i}", ("192.0.2.1", 1000 + i), 0) for i in range(50)]
         for s in socks:
-            assert sorted(model.peer_target_names(s), key=lambda t: t.peer[1]) == targets
+            assert sorted(names_sent(model, s), key=lambda t: t.peer[1]) == expected
             s.close()

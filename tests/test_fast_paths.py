@@ -1,11 +1,15 @@
 """The fast paths (one-shot direct marshalling, the target cache, apply_many's
 columns) send exactly what PeerTargetName sends, and refuse what it refuses.
 
-The contract model's records show the bytes each path handed to Fwpuclnt."""
+The contract model's records show the bytes each path handed to Fwpuclnt; they
+are read with tests/sdk_layout.py, never with wsapeer's own parser, and their
+sequence numbers show how many calls each path made."""
 
+import ipaddress
 import socket
 
 import pytest
+import sdk_layout as sdk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,9 +18,17 @@ from wsapeer import PeerTargetName, SecurityProtocol, WinsockError
 from wsapeer.testing import contract_model
 
 
-def last_sent(model) -> bytes:
+def newest(model):
+    """The last accepted call. The model replaces the record of a repeated call
+    (same socket and peer), so the count of records cannot show a second send;
+    sequence numbers, one per accepted call, can."""
     records = model.records
-    return records[-1].data if records else b""
+    return max(records, key=lambda r: r.sequence) if records else None
+
+
+def newest_sequence(model) -> int:
+    record = newest(model)
+    return record.sequence if record is not None else 0
 
 
 hosts = st.one_of(
@@ -30,16 +42,37 @@ ports = st.one_of(st.integers(-1, 65536), st.booleans())
 
 def outcome(model, call):
     """What a call did: the exception type it raised before any C call, the
-    Winsock error the model answered, or the exact bytes the model accepted."""
-    before = len(model.calls())
+    Winsock error the model answered, or the exact bytes the model accepted
+    (with their fields, decoded from the SDK layout), sent exactly once."""
+    before = newest_sequence(model)
     try:
         call()
     except (TypeError, ValueError) as exc:
+        assert newest_sequence(model) == before, "refused in Python, yet something was sent"
         return type(exc)
     except WinsockError as exc:
+        # The model records only what it accepts: a refused call leaves none.
+        assert newest_sequence(model) == before, "raised, yet the model accepted a call"
         return ("WinsockError", exc.winerror)
-    assert len(model.calls()) <= before + 1
-    return last_sent(model)
+    record = newest(model)
+    sent = 0 if record is None else record.sequence - before
+    assert sent == 1, f"returned normally after {sent} accepted calls, not 1"
+    assert record.function == "WSASetSocketPeerTargetName"
+    return record.data, sdk.decode_peer_target_name(record.data)
+
+
+def intended(name, peer, protocol):
+    """The fields a successful call must have sent, worked out from its arguments
+    without wsapeer: Windows' sockaddr keeps a zone "%N" as the scope id."""
+    if peer is None:
+        return (name, None, int(protocol))
+    host, port = peer
+    address = ipaddress.ip_address(host)
+    if address.version == 4:
+        return (name, (str(address), port), int(protocol))
+    zone = getattr(address, "scope_id", None)
+    plain = str(ipaddress.IPv6Address(address.packed))
+    return (name, (plain, port, 0, int(zone) if zone else 0), int(protocol))
 
 
 @settings(max_examples=400, deadline=None)
@@ -51,6 +84,8 @@ def test_one_shot_sends_what_peer_target_name_sends(name, host, port, protocol, 
     kind = socket.SOCK_DGRAM if with_peer else socket.SOCK_STREAM
     with contract_model() as model, socket.socket(family, kind) as sock:
         expected = outcome(model, lambda: PeerTargetName(name, peer, protocol).apply(sock))
+        if isinstance(expected, tuple) and isinstance(expected[0], bytes):
+            assert expected[1] == intended(name, peer, protocol)
         for _ in range(3):  # new, seen once, then reused from the cache
             assert (
                 outcome(model, lambda: wsapeer.set_peer_target_name(sock, name, peer, protocol))
@@ -83,4 +118,11 @@ def test_apply_many_sends_each_target():
     targets = [PeerTargetName(f"host/p{i}", ("192.0.2.1", i + 1)) for i in range(20)]
     with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         assert wsapeer.apply_many([(sock, t) for t in targets]) == [None] * 20
-        assert [r.data for r in model.records] == [bytes(t) for t in targets]
+        records = model.records
+        assert [r.sequence for r in records] == list(range(1, 21))  # each sent once, in order
+        assert [sdk.decode_peer_target_name(r.data) for r in records] == [
+            (f"host/p{i}", ("192.0.2.1", i + 1), 0) for i in range(20)
+        ]
+        assert [r.data for r in records] == [
+            sdk.build_peer_target_name(f"host/p{i}", ("192.0.2.1", i + 1)) for i in range(20)
+        ]

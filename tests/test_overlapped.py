@@ -1,15 +1,18 @@
 """Operations, batches and asyncio on Linux, end to end through the model.
 
 The model cannot pend without Windows, so here operations complete at once;
-pending, routines, ports and cancellation are covered by the Wine suite.
+pending, routines, ports and cancellation are covered by the Wine suite. What
+the model accepted is read with tests/sdk_layout.py, not wsapeer's parser.
 """
 
 import asyncio
 import gc
+import os
 import socket
 import sys
 
 import pytest
+import sdk_layout as sdk
 
 import wsapeer
 import wsapeer.aio
@@ -23,6 +26,15 @@ from wsapeer import (
 )
 from wsapeer._wsapeer import lib
 from wsapeer.testing import contract_model
+
+SET_SECURITY = "WSASetSocketSecurity"
+SET_NAME = "WSASetSocketPeerTargetName"
+DELETE_NAME = "WSADeleteSocketPeerTargetName"
+QUERY = "WSAQuerySocketSecurity"
+
+
+def names_sent(model, sock):
+    return [sdk.decode_peer_target_name(raw) for raw in sdk.sent(model, sock, SET_NAME)]
 
 
 @pytest.fixture
@@ -45,6 +57,7 @@ def test_operation_lifecycle(model, udp):
         assert op.function == "WSASetSocketPeerTargetName"
         assert "done" in repr(op)
         assert not op.cancel()
+    assert names_sent(model, udp) == [("host/p", ("192.0.2.1", 500), 0)]
     assert model.peer_target_names(udp) == [target]
 
 
@@ -80,11 +93,15 @@ def test_async_siblings(model, udp):
     info.close()
     assert model.open_tokens() == 0
     # The delete took the name's record away; the delete itself is recorded.
-    assert model.calls(udp) == [
-        "WSASetSocketSecurity",
-        "WSADeleteSocketPeerTargetName",
-        "WSAQuerySocketSecurity",
-    ]
+    assert model.calls(udp) == [SET_SECURITY, DELETE_NAME, QUERY]
+    [settings] = sdk.sent(model, udp, SET_SECURITY)
+    assert sdk.decode_security_settings(settings) == sdk.Settings(
+        protocol=1, flags=0, user_name="u", password="p"
+    )
+    [address] = sdk.sent(model, udp, DELETE_NAME)
+    assert sdk.decode_sockaddr(address) == ("192.0.2.1", 500)
+    [template] = sdk.sent(model, udp, QUERY)
+    assert sdk.decode_query_template(template) == (0, ("192.0.2.1", 500), 8, False, 0, 0)
 
 
 def test_unclaimed_query_tokens_are_closed_with_the_operation(model):
@@ -103,20 +120,172 @@ def test_unclaimed_query_tokens_are_closed_with_the_operation(model):
             assert model.open_tokens() == 0
 
 
-def test_routine_mode_works_off_windows(model, udp):
-    op = PeerTargetName("h", ("192.0.2.1", 7)).apply_async(udp, routine=True)
-    assert op.wait(1) and op.result() is None
+@pytest.fixture
+def modes(monkeypatch):
+    """The mode each operation is created with in C. Off Windows the model
+    answers at once in either mode, so only this shows that routine= was
+    passed through rather than dropped on the way."""
+    import wsapeer._overlapped as overlapped
+
+    seen = []
+
+    class Watch:
+        def __getattr__(self, name):
+            return getattr(lib, name)
+
+        def wsapeer_op_new(self, function, sock, buffer, size, mode):
+            seen.append(mode)
+            return lib.wsapeer_op_new(function, sock, buffer, size, mode)
+
+    monkeypatch.setattr(overlapped, "lib", Watch())
+    return seen
 
 
-def test_async_argument_errors(model, udp):
-    with pytest.raises(TypeError, match="routine must be a bool"):
-        PeerTargetName("h", ("192.0.2.1", 7)).apply_async(udp, routine=1)
-    with pytest.raises(ValueError, match="IPv6 address but the socket is IPv4"):
-        PeerTargetName("h", ("2001:db8::1", 7)).apply_async(udp)
-    op = PeerTargetName("h").apply_async(udp)  # documented: the model refuses it
+@pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+def test_every_async_call_in_either_mode(model, udp, modes, routine):
+    """Every async call hands C the mode asked for, and sends the same bytes in
+    both; off Windows the mode changes nothing else."""
+    peer = ("192.0.2.1", 7)
+    ops = [
+        wsapeer.set_socket_security_async(udp, routine=routine),
+        PeerTargetName("h", peer).apply_async(udp, routine=routine),
+        wsapeer.delete_peer_target_name_async(udp, peer, routine=routine),
+        wsapeer.query_socket_security_async(udp, peer, access_mask=8, routine=routine),
+    ]
+    mode = lib.WSAPEER_OP_ROUTINE if routine else lib.WSAPEER_OP_EVENT
+    assert modes == [mode] * 4
+    for op in ops:
+        assert op.wait(1) and op.done()
+    assert [op.function for op in ops] == [SET_SECURITY, SET_NAME, DELETE_NAME, QUERY]
+    assert [op.result() for op in ops[:3]] == [None] * 3
+    assert not ops[3].result().secured
+    # One accepted call each; the name's record went with the delete.
+    assert [r.sequence for r in model.records] == [1, 3, 4]
+    assert model.calls(udp) == [SET_SECURITY, DELETE_NAME, QUERY]
+    [settings] = sdk.sent(model, udp, SET_SECURITY)
+    assert sdk.decode_security_settings(settings) == sdk.Settings(protocol=0, flags=0)
+    assert [sdk.decode_sockaddr(a) for a in sdk.sent(model, udp, DELETE_NAME)] == [peer]
+    [template] = sdk.sent(model, udp, QUERY)
+    assert sdk.decode_query_template(template) == sdk.QueryTemplate(0, peer, 8)
+
+
+def _no_call_made(model, call, exc, match):
+    """An argument error raises before any call: no record, no operation."""
+    gc.collect()
+    records, live = model.records, lib.wsapeer_op_live()
+    with pytest.raises(exc, match=match):
+        call()
+    gc.collect()
+    assert model.records == records
+    assert lib.wsapeer_op_live() == live
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda u: PeerTargetName("h", ("192.0.2.1", 7)).apply_async(u, routine=1), TypeError,
+         "routine must be a bool"),
+        (lambda u: wsapeer.set_socket_security_async(u, routine=1), TypeError,
+         "routine must be a bool"),
+        (lambda u: wsapeer.delete_peer_target_name_async(u, ("192.0.2.1", 7), routine=1),
+         TypeError, "routine must be a bool"),
+        (lambda u: wsapeer.query_socket_security_async(u, ("192.0.2.1", 7), routine=1),
+         TypeError, "routine must be a bool"),
+        (lambda u: PeerTargetName("h", ("2001:db8::1", 7)).apply_async(u), ValueError,
+         "IPv6 address but the socket is IPv4"),
+        (lambda u: wsapeer.set_socket_security_async(u, b"\0" * 8), TypeError,
+         "settings must be"),
+        (lambda u: wsapeer.delete_peer_target_name_async(u, None), ValueError,
+         "needs the peer address"),
+        (lambda u: wsapeer.delete_peer_target_name_async(u, ("2001:db8::1", 7)), ValueError,
+         "IPv6 address but the socket is IPv4"),
+        (lambda u: wsapeer.delete_peer_target_name_async(u, ("192.0.2.1", 70000)), ValueError,
+         "port must be in"),
+        (lambda u: wsapeer.query_socket_security_async(u, ("192.0.2.1", 7), access_mask=-1),
+         ValueError, "access_mask must be in"),
+        (lambda u: wsapeer.query_socket_security_async(u, ("192.0.2.1", 7), access_mask=True),
+         TypeError, "access_mask must be an int"),
+        (lambda u: wsapeer.query_socket_security_async(u, ("192.0.2.1", 7), ipsec2=1),
+         TypeError, "ipsec2 must be a bool"),
+        (lambda u: wsapeer.query_socket_security_async(u, ("2001:db8::1", 7)), ValueError,
+         "IPv6 address but the socket is IPv4"),
+    ],
+)  # fmt: skip
+def test_async_argument_errors_call_nothing(model, udp, call, exc, match):
+    wsapeer.set_socket_security(udp)  # something recorded, to see that it stays alone
+    _no_call_made(model, lambda: call(udp), exc, match)
+
+
+def _failed(op, function):
+    """The Operation a refused call returns: done, and its result() raises."""
+    assert isinstance(op, wsapeer.Operation) and op.function == function
+    assert op.done() and op.wait(0)
     with pytest.raises(WinsockError) as info:
         op.result()
-    assert info.value.winerror == 10022
+    return info.value.winerror
+
+
+def test_refused_set_peer_target_name_async(model, udp):
+    op = PeerTargetName("h").apply_async(udp)  # documented: the model refuses a zero UDP peer
+    assert _failed(op, SET_NAME) == 10022
+    assert model.records == []
+
+
+@pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+def test_refused_set_socket_security_async(model, udp, routine):
+    wsapeer.set_socket_security_async(udp, routine=routine).result()
+    records = model.records
+    # "Can only be called once per socket": WSAEINVAL, and nothing new recorded.
+    op = wsapeer.set_socket_security_async(udp, IPsecSettings(user_name="u"), routine=routine)
+    assert _failed(op, SET_SECURITY) == 10022
+    assert model.records == records
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as client,
+    ):
+        op = wsapeer.set_socket_security_async(client, routine=routine)
+        assert _failed(op, SET_SECURITY) == 10056  # WSAEISCONN: after connect
+    assert model.records == records
+
+
+@pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+def test_refused_delete_peer_target_name_async(model, udp, routine):
+    PeerTargetName("h", ("192.0.2.1", 500)).apply(udp)
+    records = model.records
+    op = wsapeer.delete_peer_target_name_async(udp, ("192.0.2.1", 501), routine=routine)
+    assert _failed(op, DELETE_NAME) == 10022  # no name was set for that peer
+    assert model.records == records
+    assert names_sent(model, udp) == [("h", ("192.0.2.1", 500), 0)]  # the other name stays
+
+
+@pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+def test_refused_query_socket_security_async(model, udp, routine):
+    op = wsapeer.query_socket_security_async(udp, routine=routine)
+    assert _failed(op, QUERY) == 10040  # UDP without a peer: WSAEMSGSIZE
+    # An int handle hides the socket type from Python: the model decides.
+    op = wsapeer.query_socket_security_async(udp.fileno(), routine=routine)
+    assert _failed(op, QUERY) == 10040
+    assert model.records == []
+
+
+@pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+def test_async_calls_on_a_non_socket_are_wsaenotsock(model, routine):
+    r, w = os.pipe()
+    try:
+        peer = ("192.0.2.1", 500)
+        assert _failed(wsapeer.set_socket_security_async(r, routine=routine), SET_SECURITY) == (
+            10038
+        )
+        op = wsapeer.delete_peer_target_name_async(r, peer, routine=routine)
+        assert _failed(op, DELETE_NAME) == 10038
+        op = wsapeer.query_socket_security_async(r, peer, routine=routine)
+        assert _failed(op, QUERY) == 10038
+        op = PeerTargetName("h", peer).apply_async(r, routine=routine)
+        assert _failed(op, SET_NAME) == 10038
+    finally:
+        os.close(r)
+        os.close(w)
+    assert model.records == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows has the API")
@@ -143,6 +312,10 @@ def test_apply_many_udp_server(model, udp):
     targets = [PeerTargetName(f"host/p{i}", ("192.0.2.1", 1000 + i)) for i in range(1000)]
     results = wsapeer.apply_many([(udp, t) for t in targets])
     assert results == [None] * 1000
+    assert names_sent(model, udp) == [
+        (f"host/p{i}", ("192.0.2.1", 1000 + i), 0) for i in range(1000)
+    ]
+    assert [r.sequence for r in model.records] == list(range(1, 1001))
     assert model.peer_target_names(udp) == targets
 
 
@@ -153,8 +326,13 @@ def test_apply_many_tcp_server(model):
         target = PeerTargetName("host/server.example.com")
         assert wsapeer.apply_many(items) == [None] * 50
         assert wsapeer.apply_many([(s, target) for s in socks]) == [None] * 50
-        assert all(model.calls(s) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
-                   for s in socks)  # fmt: skip
+        assert all(model.calls(s) == [SET_SECURITY, SET_NAME] for s in socks)
+        assert all(
+            [sdk.decode_security_settings(raw) for raw in sdk.sent(model, s, SET_SECURITY)]
+            == [sdk.Settings(0, 0)]
+            and names_sent(model, s) == [("host/server.example.com", None, 0)]
+            for s in socks
+        )
     finally:
         for s in socks:
             s.close()
@@ -176,7 +354,8 @@ def test_apply_many_one_failure_hides_nothing(model, udp):
     assert results[0] is None and results[4] is None
     assert [r.winerror for r in results[1:4]] == [10056, 10047, 10022]
     assert all(isinstance(r, WinsockError) for r in results[1:4])
-    assert len(model.peer_target_names(udp)) == 2
+    assert names_sent(model, udp) == [("h", ("192.0.2.1", 1), 0), ("h", ("192.0.2.1", 5), 0)]
+    assert len(model.records) == 2  # the refused ones left nothing
 
 
 @pytest.mark.parametrize(
@@ -217,16 +396,26 @@ def test_asyncio_end_to_end(model):
             await wsapeer.aio.apply(target, u)
             await wsapeer.aio.delete_peer_target_name(u, ("2001:db8::1", 500))
             info = await wsapeer.aio.query_socket_security(u, ("2001:db8::1", 500))
-            return model.calls(client), model.calls(u), info.secured
+            return (
+                model.calls(client),
+                model.calls(u),
+                info.secured,
+                sdk.sent(model, client, SET_NAME),
+                sdk.sent(model, u, DELETE_NAME),
+                sdk.sent(model, u, QUERY),
+            )
 
-    client_calls, udp_calls, secured = asyncio.run(main())
-    assert client_calls == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
-    assert udp_calls == [
-        "WSASetSocketSecurity",
-        "WSADeleteSocketPeerTargetName",
-        "WSAQuerySocketSecurity",
-    ]
+    client_calls, udp_calls, secured, names, deleted, queried = asyncio.run(main())
+    assert client_calls == [SET_SECURITY, SET_NAME]
+    assert udp_calls == [SET_SECURITY, DELETE_NAME, QUERY]
     assert secured is False  # the model negotiates nothing unless told to pretend
+    assert [sdk.decode_peer_target_name(raw) for raw in names] == [
+        ("host/server.example.com", None, 0)
+    ]
+    assert [sdk.decode_sockaddr(raw) for raw in deleted] == [("2001:db8::1", 500, 0, 0)]
+    assert [sdk.decode_query_template(raw) for raw in queried] == [
+        (0, ("2001:db8::1", 500, 0, 0), 0, False, 0, 0)
+    ]
 
 
 def test_asyncio_errors_propagate(model):

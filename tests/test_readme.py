@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sdk_layout as sdk
 
 import wsapeer
 from wsapeer.testing import contract_model
@@ -40,4 +41,12 @@ def test_asyncio_server_example():
         targets = model.peer_target_names(handle)
     assert reply == b"ping"
     peer = ("127.0.0.1", client_address[1])
-    assert targets == [wsapeer.PeerTargetName(name, peer=peer)]  # named once, not twice
+    records = [r for r in model.records if r.handle == handle]
+    # Read with the SDK layout, not wsapeer's parser. Named once, not twice: the
+    # model would replace a second record for the same peer, so the sequence
+    # numbers (one per accepted call) are what show it.
+    assert [r.function for r in records] == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
+    assert [r.sequence for r in model.records] == [1, 2]
+    assert sdk.decode_security_settings(records[0].data) == sdk.Settings(protocol=0, flags=0)
+    assert sdk.decode_peer_target_name(records[1].data) == (name, peer, 0)
+    assert targets == [wsapeer.PeerTargetName(name, peer=peer)]  # the public decoder agrees

@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import pytest
+import sdk_layout as sdk
 
 import wsapeer
 from wsapeer import (
@@ -27,6 +28,13 @@ def winerror(call):
     with pytest.raises(WinsockError) as info:
         call()
     return info.value.winerror
+
+
+SET_SECURITY = "WSASetSocketSecurity"
+SET_NAME = "WSASetSocketPeerTargetName"
+DELETE_NAME = "WSADeleteSocketPeerTargetName"
+QUERY = "WSAQuerySocketSecurity"
+IMPERSONATE = "WSAImpersonateSocketPeer"
 
 
 @pytest.fixture
@@ -96,9 +104,10 @@ def test_ipsec_settings_attributes():
     assert s.mm_policy_key == key and s.qm_policy_key is None
     assert (s.user_name, s.domain_name, s.has_password) == ("svc", "EXAMPLE", True)
     assert s.size == 88 + 2 * (3 + 7 + len(SECRET))
-    raw = bytes(s)
-    assert raw[12:28] == key.bytes_le
-    assert raw[84:].startswith("svcEXAMPLE".encode("utf-16-le") + SECRET.encode("utf-16-le"))
+    assert sdk.decode_security_settings(bytes(s)) == sdk.Settings(
+        protocol=2, flags=1, ipsec_flags=0x9, mm_policy_key=key, qm_policy_key=None,
+        user_name="svc", domain_name="EXAMPLE", password=SECRET,
+    )  # fmt: skip
     assert not hasattr(s, "password")
 
 
@@ -209,12 +218,21 @@ def test_security_records_exact_bytes_and_order(model):
         settings.apply(s)
         wsapeer.set_peer_target_name(s, "host/server.example.com")
         assert model.calls(s) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
-        assert model.records[0].data == bytes(settings)
+        [raw] = sdk.sent(model, s, SET_SECURITY)
+        assert sdk.decode_security_settings(raw) == sdk.Settings(
+            protocol=1, flags=0, user_name="svc", password=SECRET
+        )
+        [raw] = sdk.sent(model, s, SET_NAME)
+        assert sdk.decode_peer_target_name(raw) == ("host/server.example.com", None, 0)
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u:
         wsapeer.set_peer_target_name(u, "host/peer", ("2001:db8::1", 500))
         wsapeer.set_socket_security(u)
         # Undocumented order: the model accepts it and the record shows it.
         assert model.calls(u) == ["WSASetSocketPeerTargetName", "WSASetSocketSecurity"]
+        [raw] = sdk.sent(model, u, SET_NAME)
+        assert sdk.decode_peer_target_name(raw) == ("host/peer", ("2001:db8::1", 500, 0, 0), 0)
+        [raw] = sdk.sent(model, u, SET_SECURITY)
+        assert sdk.decode_security_settings(raw) == sdk.Settings(protocol=0, flags=0)
 
 
 def test_security_rejects_non_inet_and_bad_types(model):
@@ -248,9 +266,15 @@ def test_delete(model):
         for port in (500, 501):
             wsapeer.set_peer_target_name(u, f"host/p{port}", ("192.0.2.1", port))
         wsapeer.delete_peer_target_name(u, ("192.0.2.1", 500))
+        names = [sdk.decode_peer_target_name(raw) for raw in sdk.sent(model, u, SET_NAME)]
+        assert names == [("host/p501", ("192.0.2.1", 501), 0)]
         assert [t.target_name for t in model.peer_target_names(u)] == ["host/p501"]
-        assert model.calls(u)[-1] == "WSADeleteSocketPeerTargetName"
+        assert model.calls(u)[-1] == DELETE_NAME
+        [raw] = sdk.sent(model, u, DELETE_NAME)
+        assert sdk.decode_sockaddr(raw) == ("192.0.2.1", 500)  # a SOCKADDR_IN, nothing more
+        before = model.records
         assert winerror(lambda: wsapeer.delete_peer_target_name(u, ("192.0.2.1", 500))) == 10022
+        assert model.records == before
         with pytest.raises(ValueError, match="needs the peer address"):
             wsapeer.delete_peer_target_name(u, None)
         with pytest.raises(ValueError, match="IPv6 address but the socket is IPv4"):
@@ -269,6 +293,8 @@ def test_query_unsecured_reports_nothing(model):
         info = wsapeer.query_socket_security(c, access_mask=0x8)
         assert info.flags == SecurityInfoFlags.NONE and not info.secured
         assert info.peer_application_token is None
+        [raw] = sdk.sent(model, c, QUERY)
+        assert sdk.decode_query_template(raw) == sdk.QueryTemplate(0, None, access_mask=0x8)
 
 
 def test_query_secured_with_ipsec2_fields(model, secured_pair):
@@ -285,8 +311,13 @@ def test_query_secured_with_ipsec2_fields(model, secured_pair):
         assert (info.mm_sa_id, info.qm_sa_id, info.negotiation_winerror) == (7, 8, 13801)
         assert info.sa_lookup_context == context
         assert info.peer_application_token and info.peer_machine_token
+    [raw] = sdk.sent(model, conn, QUERY)
+    assert sdk.decode_query_template(raw) == sdk.QueryTemplate(
+        protocol=2, peer=None, access_mask=0x8, ipsec2=True, flags=0, field_mask=0x3
+    )
     info = wsapeer.query_socket_security(client)  # no template: default info
     assert info.secured and info.mm_sa_id is None and info.peer_machine_token is None
+    assert sdk.sent(model, client, QUERY) == [b""]  # TCP may pass no template at all
 
 
 def test_udp_query_needs_the_peer(model):
@@ -294,6 +325,8 @@ def test_udp_query_needs_the_peer(model):
         assert winerror(lambda: wsapeer.query_socket_security(u)) == 10040
         assert winerror(lambda: wsapeer.query_socket_security(u.fileno())) == 10040
         assert not wsapeer.query_socket_security(u, ("192.0.2.1", 500)).secured
+        [raw] = sdk.sent(model, u, QUERY)
+        assert sdk.decode_query_template(raw) == (0, ("192.0.2.1", 500), 0, False, 0, 0)
 
 
 def _tokens(model, conn):
@@ -445,6 +478,13 @@ def test_udp_impersonation_needs_the_peer(model):
         assert winerror(lambda: wsapeer.impersonate_socket_peer(u.fileno())) == 10014
         with wsapeer.impersonate_peer(u, ("192.0.2.1", 500)):
             assert model.impersonating() == u.fileno()
+        [raw] = sdk.sent(model, u, IMPERSONATE)
+        assert sdk.decode_sockaddr(raw) == ("192.0.2.1", 500)
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u6:
+        wsapeer.impersonate_socket_peer(u6, ("2001:db8::5", 4500, 0, 9))
+        wsapeer.revert_impersonation()
+        [raw] = sdk.sent(model, u6, IMPERSONATE)
+        assert sdk.decode_sockaddr(raw) == ("2001:db8::5", 4500, 0, 9)
 
 
 def test_revert_without_impersonation_is_fine(model):
@@ -477,6 +517,10 @@ def test_secure_client_secures_first(model):
     with socket.socket() as s:
         wsapeer.secure_client(s, "host/server.example.com")
         assert model.calls(s) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
+        [raw] = sdk.sent(model, s, SET_NAME)
+        assert sdk.decode_peer_target_name(raw) == ("host/server.example.com", None, 0)
+        [raw] = sdk.sent(model, s, SET_SECURITY)
+        assert sdk.decode_security_settings(raw) == sdk.Settings(protocol=0, flags=0)
         assert model.peer_target_names(s) == [wsapeer.PeerTargetName("host/server.example.com")]
     with socket.socket() as s:
         with pytest.raises(ValueError, match="must not be empty"):
