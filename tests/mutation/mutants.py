@@ -235,6 +235,28 @@ MUTANTS = [
         "from_bytes accepts a buffer with nonzero padding as if it were canonical",
         tests=("tests/test_target.py",),
     ),
+    Mutant(
+        "cached-one-shot-sends-twice", "wsapeer/_target.py",
+        "            status = _set(handle, target._buffer, target._size)",
+        "            _set(handle, target._buffer, target._size)\n"
+        "            status = _set(handle, target._buffer, target._size)",
+        "a cached one-shot call makes the Winsock call twice",
+        tests=("tests/test_fast_paths.py",),
+    ),
+    Mutant(
+        "async-drops-routine", "wsapeer/_settings.py",
+        "self._buffer, self._size, routine)",
+        "self._buffer, self._size, False)",
+        "set_socket_security_async ignores routine=True (and its type check)",
+        tests=("tests/test_overlapped.py",),
+    ),
+    Mutant(
+        "settings-strings-out-of-order", "src/marshal.c",
+        "    if (user_bytes)\n        memcpy(p + at, user, user_bytes);\n    at += user_bytes;",
+        "    if (password_bytes)\n        memcpy(p + at, password, password_bytes);\n"
+        "    at += password_bytes;\n    password_bytes = 0;\n    (void)user;",
+        "the password written where Windows reads the user name",
+    ),
     # ---- tokens ---------------------------------------------------------------------
     Mutant(
         "tokens-never-closed", "wsapeer/_query.py",
