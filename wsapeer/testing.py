@@ -68,16 +68,18 @@ def _read_records() -> List[ModelRecord]:
         data = ffi.new("uint8_t[]", head.size)
         if lib.wsapeer_model_record_get(index, head, data, head.size):
             break
+        view = ffi.buffer(data, head.size)
         out.append(
             ModelRecord(
                 head.sequence,
                 NAMES.get(head.function, str(head.function)),
                 head.sock,
                 head.thread,
-                ffi.buffer(data, head.size)[:],
+                view[:],
                 head.ident,
             )
         )
+        view[:] = bytes(head.size)  # a record of settings holds the password: wipe the C copy
     return out
 
 

@@ -117,6 +117,7 @@ static int remember(int function, uint64_t sock, uint64_t ident, const void *dat
         size_t cap = record_cap ? 2 * record_cap : 16;
         record *grown = (record *)realloc(records, cap * sizeof *grown);
         if (grown == NULL) {
+            wsapeer_secure_zero(copy, size); /* it may hold settings, a password */
             free(copy);
             return -1;
         }

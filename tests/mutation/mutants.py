@@ -48,6 +48,12 @@ MUTANTS = [
         "the model's records of settings freed with the password in them", tests=ZEROING,
     ),
     Mutant(
+        "model-records-read-no-zero", "wsapeer/testing.py",
+        "        view[:] = bytes(head.size)",
+        "",
+        "reading the model's records leaves the password in freed cffi memory", tests=ZEROING,
+    ),
+    Mutant(
         "windows-op-free-no-zero", "src/overlapped.c",
         "        CloseHandle(op->event);\n    if (op->input) /* settings copied here may hold a"
         " password */\n        wsapeer_secure_zero(op->input, op->size);",

@@ -16,6 +16,7 @@
 #include "wsapeer.h"
 #include "model.h"
 
+#include <malloc.h>
 #include <stdio.h>
 
 #define WSAPEER_TEST_PORT_KEY 0x5eed
@@ -1187,6 +1188,230 @@ static void test_op_immediate_failure(void)
     free(buf);
 }
 
+/* ---- zeroing: nothing the shim frees still holds a password ------------ */
+
+/* tests/windows/run links this program with -Wl,--wrap=free, so every free()
+ * in the shim's objects (and this file's) comes here first. fwpuclnt.dll is a
+ * module of its own with its own free(): the model's records are watched by
+ * tests/test_zeroing.py on Linux instead. */
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+/* Random-looking, so that no unrelated memory holds it by chance. */
+static const wchar_t watch_password[] = L"zW-3q9Xp.Lk7-vR2";
+#define WATCH_BYTES (sizeof watch_password - sizeof(wchar_t)) /* no terminator */
+/* Any 3 code units of the password left in a block count: a partly wiped copy
+ * leaks too. (Shorter windows would start matching unrelated bytes.) */
+#define WATCH_WINDOW 6
+
+static volatile LONG watch_armed, watch_hits, watch_frees;
+static volatile size_t watch_largest;
+
+static int holds_password(const uint8_t *block, size_t size)
+{
+    const uint8_t *marker = (const uint8_t *)watch_password;
+    size_t i, j;
+    for (i = 0; i + WATCH_WINDOW <= size; i++)
+        for (j = 0; j + WATCH_WINDOW <= WATCH_BYTES; j += 2)
+            if (memcmp(block + i, marker + j, WATCH_WINDOW) == 0)
+                return 1;
+    return 0;
+}
+
+void __wrap_free(void *p)
+{
+    if (watch_armed && p != NULL) {
+        size_t size = _msize(p);
+        InterlockedIncrement(&watch_frees);
+        if (size > watch_largest)
+            watch_largest = size;
+        if (holds_password((const uint8_t *)p, size))
+            InterlockedIncrement(&watch_hits);
+    }
+    __real_free(p);
+}
+
+static void watch_arm(void)
+{
+    watch_hits = watch_frees = 0;
+    watch_largest = 0;
+    InterlockedExchange(&watch_armed, 1);
+}
+
+static void watch_disarm(void)
+{
+    InterlockedExchange(&watch_armed, 0);
+}
+
+/* SOCKET_SECURITY_SETTINGS_IPSEC holding watch_password, marshalled by the shim. */
+static uint8_t *password_settings(size_t *size)
+{
+    static const wchar_t user[] = L"svc";
+    size_t u = sizeof user - sizeof(wchar_t);
+    uint8_t *out;
+    *size = wsapeer_settings_size(WSAPEER_PROTOCOL_IPSEC, u, 0, WATCH_BYTES);
+    out = malloc(*size);
+    if (out != NULL &&
+        wsapeer_settings_marshal(out, *size, WSAPEER_PROTOCOL_IPSEC, 0, 0, NULL, NULL,
+                                 (const uint8_t *)user, u, NULL, 0,
+                                 (const uint8_t *)watch_password, WATCH_BYTES) != WSAPEER_OK) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* This file's own copies are wiped before they go: only the shim's count. */
+static void free_wiped(void *p, size_t size)
+{
+    if (p != NULL)
+        SecureZeroMemory(p, size);
+    free(p);
+}
+
+/* What the library must never do, seen; otherwise a zero below proves nothing. */
+static void test_zeroing_controls(void)
+{
+    enum { NAME_UNITS = 600 }; /* over _wsapeer.c's 440-unit stack buffer: malloc'd */
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    wchar_t *name = malloc(NAME_UNITS * sizeof(wchar_t));
+    uint8_t *copy = malloc(WATCH_BYTES);
+    size_t i;
+
+    dll.reset();
+    watch_arm();
+    memcpy(copy, watch_password, WATCH_BYTES);
+    free(copy);
+    copy = malloc(WATCH_BYTES);
+    memcpy(copy, watch_password, WATCH_BYTES);
+    memset(copy, 0, WATCH_BYTES - WATCH_WINDOW);
+    free(copy);
+    watch_disarm();
+    CHECK(watch_hits == 2, "zeroing control: copies freed unwiped are seen, whole or partly "
+                           "wiped (%ld of 2)", (long)watch_hits);
+
+    for (i = 0; i < NAME_UNITS; i++)
+        name[i] = watch_password[i % (WATCH_BYTES / 2)];
+    watch_arm();
+    /* The shim's marshalling buffer for a long name: freed unwiped, as
+     * nothing requires of a target name. */
+    CHECK(wsapeer_set_peer_target_name_direct((uint64_t)s, WSAPEER_PROTOCOL_DEFAULT,
+                                              WSAPEER_PEER_NONE, NULL, 0, 0, 0,
+                                              (const uint8_t *)name, NAME_UNITS) == 0,
+          "zeroing control: long name set");
+    watch_disarm();
+    CHECK(watch_hits >= 1, "zeroing control: the shim's own free() is seen (%ld hits of %ld "
+                           "frees)", (long)watch_hits, (long)watch_frees);
+    free_wiped(name, NAME_UNITS * sizeof(wchar_t));
+    dll.reset();
+    closesocket(s);
+}
+
+/* An operation's copy of settings, freed by op_free whichever reference goes last. */
+static void test_zeroing_ops(void)
+{
+    size_t size;
+    uint8_t *settings = password_settings(&size);
+    SOCKET s;
+    wsapeer_op *op;
+    HANDLE thread;
+    int mode;
+
+    CHECK(settings != NULL, "zeroing: settings with a password marshalled");
+    if (settings == NULL)
+        return;
+    dll.reset();
+    for (mode = WSAPEER_OP_EVENT; mode <= WSAPEER_OP_ROUTINE; mode++) {
+        /* Completed at once: the caller's release frees it. */
+        s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        watch_arm();
+        op = wsapeer_op_new(WSAPEER_CALL_SET_SOCKET_SECURITY, (uint64_t)s, settings, size,
+                            mode);
+        CHECK(op && wsapeer_op_start(op) == 0 && wsapeer_op_wait(op, 1000) == 1 &&
+                  wsapeer_op_result(op) == 0,
+              "zeroing op: settings applied (mode %d)", mode);
+        wsapeer_op_release(op);
+        watch_disarm();
+        CHECK(wsapeer_op_live() == 0 && watch_frees >= 2,
+              "zeroing op: the op and its copy freed (mode %d, %ld frees)", mode,
+              (long)watch_frees);
+        CHECK(watch_hits == 0, "zeroing op: %ld freed block(s) held the password (mode %d)",
+              (long)watch_hits, mode);
+        closesocket(s);
+
+        /* Dropped in flight: freed when the cancellation arrives. */
+        s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        dll.set_completion(WSAPEER_MODEL_PEND);
+        watch_arm();
+        op = wsapeer_op_new(WSAPEER_CALL_SET_SOCKET_SECURITY, (uint64_t)s, settings, size,
+                            mode);
+        CHECK(op && wsapeer_op_start(op) == WSAPEER_WSA_IO_PENDING,
+              "zeroing op: pending (mode %d)", mode);
+        thread = start_aborter(20);
+        wsapeer_op_release(op);
+        stop_completer(thread);
+        watch_disarm();
+        dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+        CHECK(wsapeer_op_live() == 0 && watch_frees >= 2,
+              "zeroing op: dropped in flight, freed after the cancellation (mode %d, %ld frees)",
+              mode, (long)watch_frees);
+        CHECK(watch_hits == 0,
+              "zeroing op: dropped in flight, %ld freed block(s) held the password (mode %d)",
+              (long)watch_hits, mode);
+        closesocket(s);
+    }
+    free_wiped(settings, size);
+}
+
+/* wsapeer_batch's one block, holding a copy of every input. */
+static void test_zeroing_batch(void)
+{
+    enum { N = 3 };
+    const int function = WSAPEER_CALL_SET_SOCKET_SECURITY;
+    size_t size, i, ok;
+    uint8_t *settings = password_settings(&size);
+    wsapeer_buffer buffer;
+    const wsapeer_buffer *inputs[N];
+    uint64_t socks[N];
+    int results[N];
+    HANDLE thread;
+    int pend;
+
+    if (settings == NULL)
+        return;
+    buffer.data = settings;
+    buffer.size = size;
+    for (pend = 0; pend <= 1; pend++) {
+        dll.reset();
+        for (i = 0; i < N; i++) {
+            inputs[i] = &buffer;
+            socks[i] = (uint64_t)socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        }
+        thread = NULL;
+        if (pend) {
+            dll.set_completion(WSAPEER_MODEL_PEND);
+            thread = start_completer(20);
+        }
+        watch_arm();
+        CHECK(wsapeer_batch(N, &function, 1, socks, N, inputs, results, 10000) == 0,
+              "zeroing batch: ran (%s)", pend ? "pended" : "immediate");
+        watch_disarm();
+        if (thread)
+            stop_completer(thread);
+        dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+        for (ok = 0, i = 0; i < N; i++)
+            ok += results[i] == 0;
+        CHECK(ok == N && watch_largest >= N * size,
+              "zeroing batch: %u applied, the block freed (%s, largest freed %lu bytes)",
+              (unsigned)ok, pend ? "pended" : "immediate", (unsigned long)watch_largest);
+        CHECK(watch_hits == 0, "zeroing batch: %ld freed block(s) held the password (%s)",
+              (long)watch_hits, pend ? "pended" : "immediate");
+        for (i = 0; i < N; i++)
+            closesocket((SOCKET)socks[i]);
+    }
+    free_wiped(settings, size);
+}
+
 int main(void)
 {
     WSADATA wsa;
@@ -1216,6 +1441,10 @@ int main(void)
     test_batch();
     test_op_query_tokens();
     test_op_immediate_failure();
+    test_zeroing_ops();
+    test_zeroing_batch();
+    /* Last: the unwiped copies it frees could linger in blocks malloc hands out again. */
+    test_zeroing_controls();
     WSACleanup();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
