@@ -66,6 +66,26 @@ MUTANTS = [
         "",
         "Windows: a batch's copies of settings freed unwiped", suites=("wine",),
     ),
+    Mutant(
+        "windows-op-event-low-bit", "src/overlapped.c",
+        "        op->ov.hEvent = (HANDLE)((ULONG_PTR)op->event | 1);",
+        "        op->ov.hEvent = (HANDLE)(ULONG_PTR)op->event;",
+        "Windows: an operation on a socket tied to a completion port posts a packet the "
+        "port's owner never asked for", suites=("wine",),
+    ),
+    Mutant(
+        "windows-batch-event-low-bit", "src/overlapped.c",
+        "        slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);",
+        "        slots[i].ov.hEvent = (HANDLE)(ULONG_PTR)event;",
+        "Windows: a batch posts packets to the socket's completion port", suites=("wine",),
+    ),
+    Mutant(
+        "windows-wait-not-alertable", "src/overlapped.c",
+        "        r = WaitForSingleObjectEx(op->event, left, TRUE);",
+        "        r = WaitForSingleObjectEx(op->event, left, FALSE);",
+        "Windows: a routine-mode operation never completes (its APC never runs)",
+        suites=("wine",),
+    ),
     # ---- bounds: each length check off by one ---------------------------------------
     Mutant(
         "ptn-marshal-one-short", "src/marshal.c",

@@ -1039,6 +1039,50 @@ static void test_thousand_ops(void)
     closesocket(s);
 }
 
+/* A batch on a socket tied to a completion port (asyncio's proactor) must not
+ * post packets either: the port's owner would take them for its own. */
+static void test_batch_no_stray_packets(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    const int function = WSAPEER_CALL_SET_PEER_TARGET_NAME;
+    const uint64_t sock = (uint64_t)s;
+    wsapeer_buffer buffers[4];
+    const wsapeer_buffer *inputs[4];
+    int results[4], mode;
+    DWORD bytes;
+    ULONG_PTR key;
+    LPOVERLAPPED got;
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        buffers[i].data = udp_target((unsigned short)(3000 + i), &buffers[i].size);
+        inputs[i] = &buffers[i];
+    }
+    dll.reset();
+    CHECK(CreateIoCompletionPort((HANDLE)s, port, 9, 0) == port, "batch port: associated");
+    dll.associate(sock, port, 9);
+    for (mode = WSAPEER_MODEL_IMMEDIATE; mode <= WSAPEER_MODEL_PEND; mode++) {
+        HANDLE thread = NULL;
+        dll.set_completion(mode);
+        if (mode == WSAPEER_MODEL_PEND)
+            thread = start_completer(20);
+        CHECK(wsapeer_batch(4, &function, 1, &sock, 1, inputs, results, 5000) == 0 &&
+                  results[0] == 0 && results[3] == 0,
+              "batch port: done (%s)", mode ? "pended" : "immediate");
+        if (thread)
+            stop_completer(thread);
+        CHECK(!GetQueuedCompletionStatus(port, &bytes, &key, &got, 0),
+              "batch port: no packet for a batch that asked for none (%s)",
+              mode ? "pended" : "immediate");
+    }
+    dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+    for (i = 0; i < 4; i++)
+        free((void *)buffers[i].data);
+    CloseHandle(port);
+    closesocket(s);
+}
+
 static void test_batch(void)
 {
     SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
@@ -1436,6 +1480,7 @@ int main(void)
     test_op_event_pending();
     test_op_routine();
     test_op_no_stray_packets();
+    test_batch_no_stray_packets();
     test_op_cancel_and_drop();
     test_thousand_ops();
     test_batch();
