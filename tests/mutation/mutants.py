@@ -286,8 +286,8 @@ MUTANTS = [
     # ---- tokens ---------------------------------------------------------------------
     Mutant(
         "tokens-never-closed", "wsapeer/_query.py",
-        "            if token is not None:\n                ffi.release(token)",
-        "            if token is not None:\n                pass",
+        "            tokens, self._tokens = self._tokens, None",
+        "            tokens = ()",
         "close() leaves the peer's token handles open",
     ),
     Mutant(
