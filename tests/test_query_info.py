@@ -56,6 +56,24 @@ def test_close_closes_the_tokens_at_once(udp_socket):
             info.peer_application_token  # noqa: B018
 
 
+def test_tokens_taken_from_an_operation_are_the_callers_alone(udp_socket):
+    """Once result() handed the tokens to a SecurityInfo, releasing the
+    operation leaves them open, and the SecurityInfo closes each exactly once."""
+    import gc
+
+    with contract_model() as model:
+        wsapeer.set_socket_security(udp_socket)
+        model.pretend_peer(SECURED, tokens=True)
+        operation = wsapeer.query_socket_security_async(udp_socket, PEER, access_mask=0x8)
+        info = operation.result()
+        handles = (info.peer_application_token, info.peer_machine_token)
+        del operation
+        gc.collect()
+        assert [model.token_closes(h) for h in handles] == [0, 0]
+        info.close()
+        assert [model.token_closes(h) for h in handles] == [1, 1]
+
+
 def test_model_refuses_a_buffer_shorter_than_the_header_whatever_it_declares(udp_socket):
     """A 143-byte SOCKET_PEER_TARGET_NAME declaring an empty name is still short."""
     from wsapeer._wsapeer import ffi, lib

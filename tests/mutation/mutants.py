@@ -297,6 +297,15 @@ MUTANTS = [
         "    if (op->input)",
         "a query operation nobody read leaks the token handles it got",
     ),
+    Mutant(
+        "taken-tokens-closed-again", "src/overlapped.c",
+        "        return;\n    if (op->state == OP_DONE && op->status == 0 && !op->info_taken)\n"
+        "        close_unclaimed(&op->info);",
+        "        return;\n    if (op->state == OP_DONE && op->status == 0)\n"
+        "        close_unclaimed(&op->info);",
+        "a query operation closes the token handles it already handed to a SecurityInfo, "
+        "which closes them again (or a reused handle) later",
+    ),
     # ---- batches: per-item results ---------------------------------------------------
     Mutant(
         "batch-error-on-wrong-item", "wsapeer/_batch.py",
