@@ -9,6 +9,7 @@
 #include "fwpuclnt.h"
 #include "secure_zero.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,15 @@ const char *wsapeer_call_name(int call)
     default:
         return NULL;
     }
+}
+
+uint64_t wsapeer_max_socket(void)
+{
+#ifdef _WIN32
+    return (uint64_t)(uintptr_t)~(uintptr_t)0; /* SOCKET is a UINT_PTR */
+#else
+    return (uint64_t)INT_MAX;
+#endif
 }
 
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size)

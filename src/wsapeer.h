@@ -161,6 +161,11 @@ void wsapeer_secret_free(void *buffer);
 const char *wsapeer_fwpuclnt(void);
 /* The Winsock function a WSAPEER_CALL_* number stands for, NULL if none. */
 const char *wsapeer_call_name(int call);
+/* The largest handle this platform's sockets can have: what a SOCKET (a
+ * pointer-sized integer) holds on Windows, 2^32 - 1 on 32-bit Windows; INT_MAX
+ * elsewhere, where sockets are int descriptors. Python refuses larger handles
+ * before any call, so that none is ever truncated into another socket. */
+uint64_t wsapeer_max_socket(void);
 
 int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size);
 /* Marshals (as wsapeer_ptn_marshal) and calls in one step, with no buffer for

@@ -433,6 +433,8 @@ def test_asyncio_waits_in_a_thread_for_pending_operations():
     class Pending:
         """An operation that is not done yet: wait() must not block the loop."""
 
+        routine = False
+
         def __init__(self):
             self.waited = False
             self.event_handle = 0
@@ -474,6 +476,8 @@ def test_asyncio_waits_in_a_thread_for_pending_operations():
 
 def test_asyncio_cancellation_cancels_the_operation():
     class Pending:
+        routine = False
+
         def __init__(self):
             self.cancelled = False
             self.event_handle = 0
@@ -505,3 +509,78 @@ def test_asyncio_cancellation_cancels_the_operation():
 
     asyncio.run(main())
     assert op.cancelled
+
+
+def test_asyncio_refuses_routine_mode_operations(model, udp):
+    """A routine's APC runs only in an alertable wait on the starting thread,
+    which an event loop never enters: waiting would hang on Windows."""
+    operation = PeerTargetName("h", ("192.0.2.1", 7)).apply_async(udp, routine=True)
+    assert operation.routine and operation.done()  # done at once here; not on Windows
+    with pytest.raises(ValueError, match="routine-mode WSASetSocketPeerTargetName"):
+        asyncio.run(wsapeer.aio.wait(operation))
+    assert not PeerTargetName("h", ("192.0.2.1", 7)).apply_async(udp).routine
+
+
+def test_proactor_wait_keeps_the_operation_until_the_event_wait_ends(monkeypatch):
+    """On Windows the proactor has a wait registered on the operation's event;
+    a cancelled task must neither cancel that wait nor let the operation (which
+    owns the event) go before the wait has ended."""
+    import gc
+    import weakref
+
+    import wsapeer.aio as aio
+
+    class Pending:
+        routine = False
+        event_handle = 0x1234
+        function = "WSASetSocketPeerTargetName"
+
+        def __init__(self):
+            self.cancelled = False
+
+        def done(self):
+            return False
+
+        def cancel(self):
+            self.cancelled = True
+            return True
+
+    class Proactor:
+        def __init__(self, loop):
+            self.waits = []
+            self.loop = loop
+
+        def wait_for_handle(self, handle):
+            assert handle == 0x1234
+            future = self.loop.create_future()
+            self.waits.append(future)
+            return future
+
+    monkeypatch.setattr(aio.sys, "platform", "win32")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        proactor = Proactor(loop)
+        loop._proactor = proactor
+        try:
+            operation = Pending()
+            alive = weakref.ref(operation)
+            task = asyncio.ensure_future(aio.wait(operation))
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert operation.cancelled
+            [waiting] = proactor.waits
+            assert not waiting.cancelled()  # the registered wait is left to end by itself
+            del operation, task
+            gc.collect()
+            assert alive() is not None  # still owned by the wait on its event
+            waiting.set_result(None)  # Windows signals the event: the wait ends
+            await asyncio.sleep(0)
+            gc.collect()
+            assert alive() is None
+        finally:
+            del loop._proactor
+
+    asyncio.run(main())

@@ -2,6 +2,8 @@
 
 import ipaddress
 import socket
+import struct
+import sys
 
 import pytest
 
@@ -195,3 +197,53 @@ def test_protocol_enum_values():
         ("IPSEC", 1),
         ("IPSEC2", 2),
     ]
+
+
+BEYOND = wsapeer._socket.MAX_HANDLE + 1  # no socket of this platform has it
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda h: wsapeer.set_peer_target_name(h, "host/x", ("192.0.2.1", 5)),
+        lambda h: PeerTargetName("host/x", ("192.0.2.1", 5)).apply(h),
+        lambda h: PeerTargetName("host/x", ("192.0.2.1", 5)).apply_async(h),
+        lambda h: wsapeer.apply_many([(h, PeerTargetName("host/x", ("192.0.2.1", 5)))]),
+        lambda h: wsapeer.apply_many(
+            [(0, wsapeer.SecuritySettings()), (h, wsapeer.SecuritySettings())]
+        ),
+        lambda h: wsapeer.set_socket_security(h),
+        lambda h: wsapeer.set_socket_security_async(h),
+        lambda h: wsapeer.delete_peer_target_name(h, ("192.0.2.1", 5)),
+        lambda h: wsapeer.query_socket_security(h, ("192.0.2.1", 5)),
+        lambda h: wsapeer.query_socket_security_async(h, ("192.0.2.1", 5)),
+        lambda h: wsapeer.impersonate_socket_peer(h, ("192.0.2.1", 5)),
+    ],
+)
+def test_a_handle_no_socket_can_have_is_refused_before_any_call(call):
+    """Never truncated into another socket (a SOCKET is 32 bits on 32-bit
+    Windows): the same ValueError on every path, and nothing issued."""
+    from wsapeer._wsapeer import lib
+    from wsapeer.testing import contract_model
+
+    with contract_model() as model:
+        live = lib.wsapeer_op_live()
+        with pytest.raises(ValueError, match="does not fit this platform's sockets"):
+            call(BEYOND)
+        assert model.records == [] and lib.wsapeer_op_live() == live
+
+
+def test_max_handle_is_the_platforms():
+    from wsapeer._wsapeer import lib
+
+    pointer_bits = 8 * struct.calcsize("P")
+    expected = 2 ** (pointer_bits) - 1 if sys.platform == "win32" else 2**31 - 1
+    assert wsapeer._socket.MAX_HANDLE == lib.wsapeer_max_socket() == expected
+
+
+def test_out_of_memory_is_memoryerror():
+    from wsapeer import _errors
+    from wsapeer._wsapeer import lib
+
+    with pytest.raises(MemoryError, match="out of memory"):
+        _errors.raise_status(lib.WSAPEER_E_NOMEM, "wsapeer_batch")

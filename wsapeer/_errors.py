@@ -162,6 +162,8 @@ def raise_status(status: int, function: str) -> NoReturn:
     if status == lib.WSAPEER_E_UNSUPPORTED:
         raise UnsupportedPlatformError(function)
     reason = ffi.string(lib.wsapeer_strerror(status)).decode("ascii")
+    if status == lib.WSAPEER_E_NOMEM:
+        raise MemoryError(f"{function}: {reason}")
     if status == lib.WSAPEER_E_INTERNAL:
         raise WsapeerError(None, f"{function}: {reason}")
     raise ValueError(f"{function}: {reason}")

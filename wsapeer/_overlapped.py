@@ -35,10 +35,13 @@ class Operation(Generic[T]):
     they are returned.
     """
 
-    __slots__ = ("__weakref__", "_function", "_lock", "_op", "_result", "_take", "_taken")
+    __slots__ = (
+        "__weakref__", "_function", "_lock", "_op", "_result", "_routine", "_take", "_taken",
+    )  # fmt: skip
 
-    def __init__(self, op: Any, function: int, take: Callable[[Any], T]) -> None:
+    def __init__(self, op: Any, function: int, take: Callable[[Any], T], routine: bool) -> None:
         self._op = op
+        self._routine = routine
         self._function = NAMES[function]
         self._take = take
         self._lock = threading.Lock()
@@ -49,6 +52,12 @@ class Operation(Generic[T]):
     def function(self) -> str:
         """The Winsock function this operation calls."""
         return self._function
+
+    @property
+    def routine(self) -> bool:
+        """Whether it completes through a completion routine (routine=True): then
+        only an alertable wait on the thread that started it completes it."""
+        return self._routine
 
     @property
     def event_handle(self) -> int:
@@ -126,4 +135,4 @@ def start(
     if status < 0:
         ffi.release(op)
         _errors.raise_status(status, NAMES[function])
-    return Operation(op, function, take)
+    return Operation(op, function, take, routine)

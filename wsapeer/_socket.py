@@ -23,7 +23,10 @@ class HasFileno(Protocol):
 
 SocketLike = Union[socket.socket, HasFileno, int]
 
-MAX_HANDLE = 2**64 - 1
+#: The largest handle a socket of this platform can have (a SOCKET holds
+#: 2**32 - 1 on 32-bit Windows): larger ones are refused before any call, on
+#: every path, so that none is truncated into another socket's handle.
+MAX_HANDLE: int = lib.wsapeer_max_socket()
 SOCKET = socket.socket
 #: The C-level family of a socket.socket: an int, without the IntEnum that
 #: socket.socket.family builds on every access.
@@ -58,8 +61,12 @@ def handle_of(sock: object) -> int:
             raise TypeError(f"sock.fileno() returned {type(handle).__name__}, not int")
     if handle == -1:
         raise ValueError("the socket is closed (its fileno() is -1)")
-    if not 0 <= handle <= MAX_HANDLE:
+    if handle < 0:
         raise ValueError(f"socket handle {handle} is not a valid handle")
+    if handle > MAX_HANDLE:
+        raise ValueError(
+            f"socket handle {handle} does not fit this platform's sockets (at most {MAX_HANDLE})"
+        )
     return int(handle)
 
 

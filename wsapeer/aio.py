@@ -41,13 +41,32 @@ T = TypeVar("T")
 
 
 async def _proactor_wait(loop: asyncio.AbstractEventLoop, operation: Operation[Any]) -> None:
-    # Windows-only: the one line that needs the proactor. Covered by the
-    # Windows CI workflow; the operation object under it is covered by Wine.
-    await loop._proactor.wait_for_handle(operation.event_handle)  # type: ignore[attr-defined]
+    # Windows-only. The proactor registers a wait on the operation's event
+    # (RegisterWaitForSingleObject); closing the event while that wait is still
+    # registered is undefined, and releasing the operation closes it. So the
+    # task's cancellation never cancels the proactor's wait (shield): the
+    # operation is cancelled instead (in wait()), and stays referenced by the
+    # wait until Windows signals the event, which fires and ends the wait.
+    waiting = loop._proactor.wait_for_handle(operation.event_handle)  # type: ignore[attr-defined]
+    try:
+        await asyncio.shield(waiting)
+    except asyncio.CancelledError:
+        waiting.add_done_callback(lambda _done, keep=operation: None)
+        raise
 
 
 async def wait(operation: Operation[T]) -> T:
-    """Waits for an operation without blocking the loop; returns its result."""
+    """Waits for an operation without blocking the loop; returns its result.
+
+    Routine-mode operations are refused (ValueError): their completion routine
+    runs only in an alertable wait on the thread that started them, which an
+    event loop never enters, so they would never complete."""
+    if operation.routine:
+        raise ValueError(
+            f"wsapeer.aio cannot wait for a routine-mode {operation.function} operation: its "
+            "completion routine runs only while the thread that started it waits alertably, "
+            "which an event loop never does; start it with routine=False"
+        )
     if not operation.done():
         loop = asyncio.get_running_loop()
         try:
