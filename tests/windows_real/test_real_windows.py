@@ -133,6 +133,24 @@ def test_overlapped_operations(observe, routine):
         assert op.result() is None
 
 
+@pytest.mark.parametrize("ipsec2", [False, True])
+def test_query_operation_answer_sized_by_its_template(listener, observe, ipsec2):
+    """An overlapped query's answer is read at the size its template asked for,
+    whatever Windows writes back in SecurityQueryInfoLen (undocumented for a
+    pended call: recorded)."""
+    client = socket.socket()
+    wsapeer.secure_client(client, "host/localhost", INSECURE)
+    client.connect(listener.getsockname())
+    conn, _ = listener.accept()
+    with client, conn:
+        op = wsapeer.query_socket_security_async(conn, access_mask=0x8, ipsec2=ipsec2)
+        observe("query op done at once", op.done())
+        assert op.wait(10)
+        with op.result() as info:
+            assert (info.mm_sa_id is not None) is ipsec2
+            assert (info.sa_lookup_context is not None) is ipsec2
+
+
 def test_asyncio_proactor(observe):
     async def main():
         loop = asyncio.get_running_loop()
