@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
 from typing import Any, List, Optional, Sequence, Tuple
 
 from . import _calls, _errors
@@ -62,7 +64,9 @@ def apply_many(
         functions = [_PTN if type(t) is PeerTargetName else _SETTINGS for t in targets]
     first = socks[0]
     families = {getattr(t, "_family", 0) for t in targets} - {0}
-    if socks.count(first) == count:  # identity first: one socket for every item
+    # One socket for every item only if it is the same object: distinct objects
+    # that merely compare equal may be different sockets (or True and 1).
+    if all(map(operator.is_, socks, itertools.repeat(first))):
         handles = [_handle(first, 0)]
         if families and isinstance(first, SOCKET) and family_of(first) in KIND_OF_FAMILY:
             families.discard(family_of(first))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from typing import TypeVar
+from typing import Literal, TypeVar, Union
 
 from ._wsapeer import lib
 
@@ -47,14 +48,33 @@ class SecurityInfoFlags(enum.IntFlag):
     IMPERSONATED = 0x4
 
 
+#: What a protocol or flags parameter takes: the member, or a plain int literal
+#: in range, as C users write them. A member of another enumeration (its value
+#: may mean something else here) is refused, by type checkers and at run time.
+ProtocolArg = Union[SecurityProtocol, Literal[0, 1, 2]]
+SettingsFlagsArg = Union[SecuritySettingsFlags, Literal[0, 1, 2, 3]]
+IPsecFlagsArg = Union[IPsecFlags, Literal[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]]
+
 E = TypeVar("E", bound=enum.IntEnum)
 F = TypeVar("F", bound=enum.IntFlag)
+
+
+def refuse_foreign(value: object, kind: type[enum.Enum], what: str) -> None:
+    if isinstance(value, enum.Enum) and not isinstance(value, kind):
+        meaning = ""
+        with contextlib.suppress(TypeError, ValueError):
+            meaning = f", which would mean {kind(value.value)!r} here"
+        raise TypeError(
+            f"{what} takes {kind.__name__} or a plain int, not {value!r} (a member of "
+            f"{type(value).__name__}{meaning})"
+        )
 
 
 def check_enum(value: object, kind: type[E], what: str) -> E:
     """A member of kind, from the member or its int value."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be a {kind.__name__}, not {type(value).__name__}")
+    refuse_foreign(value, kind, what)
     try:
         return kind(value)
     except ValueError:
@@ -66,6 +86,7 @@ def check_flags(value: object, kind: type[F], what: str) -> F:
     """Flags of kind, refusing bits kind does not define (Windows would)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be {kind.__name__} flags, not {type(value).__name__}")
+    refuse_foreign(value, kind, what)
     known = 0
     for member in kind.__members__.values():
         known |= member.value

@@ -107,6 +107,16 @@ class SecurityInfo:
             if token is not None:
                 ffi.release(token)
 
+    def _not_copied(self, *args: object) -> Any:
+        # A copy would close the same handles again, or hand out one already
+        # closed that Windows may have given to something else since.
+        raise TypeError(
+            "a SecurityInfo owns the peer's token handles: it cannot be copied or pickled "
+            "(pass the object itself; close() it once)"
+        )
+
+    __copy__ = __deepcopy__ = __reduce__ = __reduce_ex__ = _not_copied
+
     def __enter__(self) -> SecurityInfo:
         return self
 

@@ -6,7 +6,16 @@ import uuid
 from typing import Any, Optional, Tuple, Union
 
 from . import _calls, _errors
-from ._enums import IPsecFlags, SecurityProtocol, SecuritySettingsFlags, check_enum, check_flags
+from ._enums import (
+    IPsecFlags,
+    IPsecFlagsArg,
+    ProtocolArg,
+    SecurityProtocol,
+    SecuritySettingsFlags,
+    SettingsFlagsArg,
+    check_enum,
+    check_flags,
+)
 from ._immutable import Marshalled
 from ._overlapped import Operation, start
 from ._socket import SocketLike, handle_of
@@ -44,9 +53,7 @@ class SecuritySettings(_Settings):
     STRUCTURE = "SOCKET_SECURITY_SETTINGS"
     _flags: SecuritySettingsFlags
 
-    def __init__(
-        self, flags: Union[SecuritySettingsFlags, int] = SecuritySettingsFlags.NONE
-    ) -> None:
+    def __init__(self, flags: SettingsFlagsArg = SecuritySettingsFlags.NONE) -> None:
         checked = check_flags(flags, SecuritySettingsFlags, "flags")
         buffer = ffi.new("uint64_t[1]")
         _errors.check(
@@ -122,9 +129,9 @@ class IPsecSettings(_Settings):
 
     def __init__(
         self,
-        protocol: Union[SecurityProtocol, int] = SecurityProtocol.IPSEC,
-        flags: Union[SecuritySettingsFlags, int] = SecuritySettingsFlags.NONE,
-        ipsec_flags: Union[IPsecFlags, int] = IPsecFlags.NONE,
+        protocol: ProtocolArg = SecurityProtocol.IPSEC,
+        flags: SettingsFlagsArg = SecuritySettingsFlags.NONE,
+        ipsec_flags: IPsecFlagsArg = IPsecFlags.NONE,
         mm_policy_key: Optional[uuid.UUID] = None,
         qm_policy_key: Optional[uuid.UUID] = None,
         user_name: Optional[str] = None,
@@ -259,7 +266,7 @@ def secure_client(
     sock: SocketLike,
     target_name: str,
     settings: Union[SecuritySettings, IPsecSettings, None] = None,
-    protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
+    protocol: ProtocolArg = SecurityProtocol.DEFAULT,
 ) -> None:
     """A TCP client's calls before connect, in the order Windows' sample makes
     them: WSASetSocketSecurity, then WSASetSocketPeerTargetName.

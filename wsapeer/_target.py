@@ -10,7 +10,7 @@ from typing import Any, Optional, Tuple, Union
 
 from . import _calls, _errors
 from ._address import Peer, PeerArg, PeerTuple, marshal_sockaddr, normalize_peer
-from ._enums import SecurityProtocol, check_enum
+from ._enums import ProtocolArg, SecurityProtocol, check_enum
 from ._immutable import Marshalled
 from ._overlapped import Operation, start
 from ._socket import (
@@ -66,7 +66,7 @@ class PeerTargetName(Marshalled):
         self,
         target_name: str,
         peer: Union[Tuple[Any, ...], None] = None,
-        protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
+        protocol: ProtocolArg = SecurityProtocol.DEFAULT,
     ) -> None:
         encoded = _encode_name(target_name)
         normalized = normalize_peer(peer)
@@ -209,7 +209,7 @@ def set_peer_target_name(
     sock: SocketLike,
     target_name: str,
     peer: Union[Tuple[Any, ...], None] = None,
-    protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
+    protocol: ProtocolArg = SecurityProtocol.DEFAULT,
 ) -> None:
     """Names the peer principal (an SPN) that IPsec must authenticate on sock.
 
@@ -235,7 +235,7 @@ def set_peer_target_name(
         key = (target_name, peer, protocol)  # types checked: True == 1 cannot alias
         target = _known.get(key)
         if target is not None:
-            if target._family and type(sock) is SOCKET and family_of(sock) != target._family:
+            if target._family and isinstance(sock, SOCKET) and family_of(sock) != target._family:
                 check_peer_family(sock, target._peer)
             status = _set(handle, target._buffer, target._size)
             if status:
@@ -267,7 +267,7 @@ def set_peer_target_name(
                         family, kind = _AF_INET, _V4
                     elif ":" in host and "%" not in host:
                         family, kind = _AF_INET6, _V6
-                    if family and (type(sock) is not SOCKET or family_of(sock) == family):
+                    if family and (not isinstance(sock, SOCKET) or family_of(sock) == family):
                         try:
                             packed = inet_pton(family, host)
                         except OSError:

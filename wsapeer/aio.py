@@ -21,7 +21,7 @@ import asyncio
 import sys
 from typing import Any, Optional, Tuple, TypeVar, Union
 
-from ._enums import SecurityProtocol
+from ._enums import ProtocolArg, SecurityProtocol
 from ._overlapped import Operation
 from ._query import SecurityInfo, query_socket_security_async
 from ._settings import IPsecSettings, SecuritySettings, set_socket_security_async
@@ -91,7 +91,7 @@ async def set_peer_target_name(
     sock: SocketLike,
     target_name: str,
     peer: Optional[Tuple[Any, ...]] = None,
-    protocol: Union[SecurityProtocol, int] = SecurityProtocol.DEFAULT,
+    protocol: ProtocolArg = SecurityProtocol.DEFAULT,
 ) -> None:
     """wsapeer.set_peer_target_name, awaited."""
     await wait(PeerTargetName(target_name, peer, protocol).apply_async(sock))

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import List, NamedTuple, Optional, Union
 
 from ._calls import NAMES, SET_PEER_TARGET_NAME
-from ._enums import SecurityInfoFlags
+from ._enums import SecurityInfoFlags, refuse_foreign
 from ._errors import UnsupportedPlatformError
 from ._socket import SocketLike, handle_of
 from ._target import PeerTargetName
@@ -133,6 +133,7 @@ class ContractModel:
         accepted on them): the model negotiates nothing itself, so by default
         they report no flags. tokens=True hands out model token handles (when
         the query asks with an access mask), which only wsapeer can close."""
+        refuse_foreign(flags, SecurityInfoFlags, "flags")
         context = sa_lookup_context.bytes_le if sa_lookup_context is not None else ffi.NULL
         lib.wsapeer_model_set_peer_security(
             int(flags), int(tokens), mm_sa_id, qm_sa_id, negotiation_winerror, context
