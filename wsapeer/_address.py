@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from socket import AF_INET, AF_INET6, inet_pton
+from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from typing import Any, NamedTuple, Optional, Tuple, Union
 
 from . import _errors
@@ -34,7 +34,7 @@ class Peer(NamedTuple):
             return (str(ipaddress.IPv4Address(self.packed)), self.port)
         if self.kind == lib.WSAPEER_PEER_IPV6:
             return (
-                str(ipaddress.IPv6Address(self.packed)),
+                inet_ntop(AF_INET6, self.packed),  # as recvfrom() writes it
                 self.port,
                 self.flowinfo,
                 self.scope_id,

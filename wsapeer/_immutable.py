@@ -59,3 +59,9 @@ class Marshalled(Immutable):
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __copy__(self) -> Marshalled:
+        return self  # immutable: sharing is a copy, and duplicates no secret
+
+    def __deepcopy__(self, memo: object) -> Marshalled:
+        return self

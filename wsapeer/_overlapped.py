@@ -10,6 +10,7 @@ from ._calls import NAMES
 from ._wsapeer import ffi, lib
 
 T = TypeVar("T")
+_MADE_HERE = object()
 
 
 def _milliseconds(timeout: Optional[float]) -> int:
@@ -19,8 +20,12 @@ def _milliseconds(timeout: Optional[float]) -> int:
         raise TypeError(
             f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
         )
+    if timeout != timeout:  # NaN compares unequal to itself
+        raise ValueError("timeout must be a number of seconds or None, not NaN")
     if timeout < 0:
         raise ValueError(f"timeout must not be negative, got {timeout}")
+    if timeout == float("inf"):
+        return int(lib.WSAPEER_INFINITE)
     return min(int(timeout * 1000), int(lib.WSAPEER_INFINITE) - 1)
 
 
@@ -39,7 +44,20 @@ class Operation(Generic[T]):
         "__weakref__", "_function", "_lock", "_op", "_result", "_routine", "_take", "_taken",
     )  # fmt: skip
 
-    def __init__(self, op: Any, function: int, take: Callable[[Any], T], routine: bool) -> None:
+    def __init__(
+        self,
+        op: Any,
+        function: int,
+        take: Callable[[Any], T],
+        routine: bool,
+        *,
+        _token: object = None,
+    ) -> None:
+        if _token is not _MADE_HERE:
+            raise TypeError(
+                "Operation objects come from the *_async calls (e.g. PeerTargetName.apply_async); "
+                "they are not made by hand"
+            )
         self._op = op
         self._routine = routine
         self._function = NAMES[function]
@@ -102,10 +120,14 @@ class Operation(Generic[T]):
     def __enter__(self) -> Operation[T]:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        """Waits for the operation (cancelling it if the block left early); when
+        the block itself raised nothing, raises the operation's error, if any."""
         if not self.done():
             self.cancel()
             self.wait()
+        if exc_type is None:
+            self.result()
 
     def __repr__(self) -> str:
         return f"<Operation {self._function} {'done' if self.done() else 'pending'}>"
@@ -135,4 +157,4 @@ def start(
     if status < 0:
         ffi.release(op)
         _errors.raise_status(status, NAMES[function])
-    return Operation(op, function, take, routine)
+    return Operation(op, function, take, routine, _token=_MADE_HERE)

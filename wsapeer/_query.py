@@ -14,6 +14,7 @@ from ._socket import SocketLike, check_peer_family, handle_of
 from ._wsapeer import ffi, lib
 
 _QUERY = _calls.NAMES[_calls.QUERY_SOCKET_SECURITY]
+_INFO_TYPE = ffi.typeof("wsapeer_query_info *")
 
 
 class SecurityInfo:
@@ -36,6 +37,10 @@ class SecurityInfo:
     )  # fmt: skip
 
     def __init__(self, info: Any) -> None:
+        if not isinstance(info, ffi.CData) or ffi.typeof(info) is not _INFO_TYPE:
+            raise TypeError(
+                "SecurityInfo objects come from query_socket_security; they are not made by hand"
+            )
         self._lock = threading.Lock()
         try:
             self._protocol: Union[SecurityProtocol, int] = SecurityProtocol(info.protocol)

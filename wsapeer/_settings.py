@@ -266,14 +266,17 @@ def secure_client(
     sock: SocketLike,
     target_name: str,
     settings: Union[SecuritySettings, IPsecSettings, None] = None,
-    protocol: ProtocolArg = SecurityProtocol.DEFAULT,
+    protocol: Optional[ProtocolArg] = None,
 ) -> None:
     """A TCP client's calls before connect, in the order Windows' sample makes
     them: WSASetSocketSecurity, then WSASetSocketPeerTargetName.
 
-    The target name is validated before either call, so a bad name never
-    leaves a socket secured but unnamed.
+    The name is set for the settings' protocol (IPSEC or IPSEC2 for
+    IPsecSettings, DEFAULT otherwise) unless protocol says otherwise. It is
+    validated before either call, so a bad name never leaves a socket secured
+    but unnamed.
     """
-    target = PeerTargetName(target_name, None, protocol)
-    set_socket_security(sock, settings)
+    chosen = _settings(settings)
+    target = PeerTargetName(target_name, None, chosen.protocol if protocol is None else protocol)
+    chosen.apply(sock)
     target.apply(sock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
-from socket import inet_pton
+from socket import AF_INET6, inet_ntop, inet_pton
 from typing import Any, Optional, Tuple, Union
 
 from . import _calls, _errors
@@ -121,7 +121,7 @@ class PeerTargetName(Marshalled):
             peer = (str(ipaddress.IPv4Address(address[:4])), fields.port)
         elif fields.peer_kind == lib.WSAPEER_PEER_IPV6:
             peer = (
-                str(ipaddress.IPv6Address(address)),
+                inet_ntop(AF_INET6, address),
                 fields.port,
                 fields.flowinfo,
                 fields.scope_id,

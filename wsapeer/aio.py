@@ -61,6 +61,10 @@ async def wait(operation: Operation[T]) -> T:
     Routine-mode operations are refused (ValueError): their completion routine
     runs only in an alertable wait on the thread that started them, which an
     event loop never enters, so they would never complete."""
+    if not callable(getattr(operation, "done", None)):
+        raise TypeError(
+            f"wait() takes an Operation (from an *_async call), not {type(operation).__name__}"
+        )
     if operation.routine:
         raise ValueError(
             f"wsapeer.aio cannot wait for a routine-mode {operation.function} operation: its "
