@@ -112,7 +112,8 @@ FAILURES = {
         (lambda s: result(failed_operation(s)), WinsockError, 10056),
     ],
     "wsapeer.apply_many": [
-        (lambda s: wsapeer.apply_many([(s.udp, "x")]), TypeError, "target must be"),
+        (lambda s: wsapeer.apply_many([(s.udp, "x", "y")]), TypeError,
+         "must be a \\(sock, target\\) pair"),
         (lambda s: wsapeer.apply_many([(s.udp, PeerTargetName("h", PEER))], timeout=-1),
          ValueError, "negative"),
     ],

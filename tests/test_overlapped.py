@@ -8,6 +8,7 @@ the model accepted is read with tests/sdk_layout.py, not wsapeer's parser.
 import asyncio
 import gc
 import os
+import re
 import socket
 import sys
 
@@ -359,24 +360,60 @@ def test_apply_many_one_failure_hides_nothing(model, udp):
 
 
 @pytest.mark.parametrize(
-    "items, exc, match",
+    "bad, exc, match",
     [
-        ([(None, PeerTargetName("h"))], TypeError, r"items\[0\]: sock must be"),
-        ([(-1, PeerTargetName("h"))], ValueError, r"items\[0\]: the socket is closed"),
-        ([(3, b"raw bytes")], TypeError, r"items\[0\]: target must be"),
-        ([(3,)], TypeError, r"items\[0\] must be a \(sock, target\) pair"),
-        ([(3, PeerTargetName("h")), 7], TypeError, r"items\[1\] must be"),
+        ((None, PeerTargetName("h")), TypeError, r"items\[1\]: sock must be"),
+        ((-1, PeerTargetName("h")), ValueError, r"items\[1\]: the socket is closed"),
+        ((3, b"raw bytes"), TypeError, r"items\[1\]: target must be"),
+        (("udp", PeerTargetName("h", ("2001:db8::1", 5))), ValueError,
+         r"items\[1\]: peer is an IPv6 address"),
+    ],
+)  # fmt: skip
+def test_apply_many_item_errors_stay_in_their_slot(model, udp, bad, exc, match):
+    """A peer closing its socket mid-batch is normal on a server: the bad item's
+    slot holds why it was not issued, and the good items around it are issued."""
+    if bad[0] == "udp":
+        bad = (udp, bad[1])
+    good = [PeerTargetName("h", ("192.0.2.1", port)) for port in (1, 2)]
+    results = wsapeer.apply_many([(udp, good[0]), bad, (udp, good[1])])
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], exc) and re.search(match, str(results[1]))
+    assert names_sent(model, udp) == [("h", ("192.0.2.1", 1), 0), ("h", ("192.0.2.1", 2), 0)]
+
+
+@pytest.mark.parametrize(
+    "items, match",
+    [
+        ([(3,)], r"items\[0\] must be a \(sock, target\) pair"),
+        ([(3, PeerTargetName("h")), 7], r"items\[1\] must be"),
+        (5, r"items must be an iterable of \(sock, target\) pairs, not int"),
     ],
 )
-def test_apply_many_bad_input_issues_nothing(model, items, exc, match):
-    with pytest.raises(exc, match=match):
+def test_apply_many_malformed_call_issues_nothing(model, items, match):
+    with pytest.raises(TypeError, match=match):
         wsapeer.apply_many(items)
     assert model.records == []
 
 
-def test_apply_many_family_mismatch_is_a_value_error(model, udp):
-    with pytest.raises(ValueError, match=r"items\[0\]: peer is an IPv6 address"):
-        wsapeer.apply_many([(udp, PeerTargetName("h", ("2001:db8::1", 5)))])
+EXCEPTION_GROUP = (
+    getattr(__import__("builtins"), "ExceptionGroup", None)
+    or __import__("exceptiongroup").ExceptionGroup
+)
+
+
+def test_apply_many_takes_any_iterable_and_can_raise_a_group(model, udp):
+    targets = (PeerTargetName("h", ("192.0.2.1", port)) for port in (1, 2))
+    assert wsapeer.apply_many((udp, t) for t in targets) == [None, None]
+    items = [(udp, PeerTargetName("h", ("192.0.2.1", 3))), (-1, PeerTargetName("h")),
+             (udp, PeerTargetName("h"))]  # fmt: skip
+    with pytest.raises(EXCEPTION_GROUP) as info:
+        wsapeer.apply_many(iter(items), raise_on_error=True)
+    closed, zero_peer = info.value.exceptions
+    assert isinstance(closed, ValueError) and zero_peer.winerror == 10022
+    assert "2 of 3 items failed" in str(info.value)
+    assert names_sent(model, udp)[-1] == ("h", ("192.0.2.1", 3), 0)  # all finished first
+    with pytest.raises(TypeError, match="raise_on_error must be a bool"):
+        wsapeer.apply_many(items, raise_on_error=1)
 
 
 def test_apply_many_empty(model):

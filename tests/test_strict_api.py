@@ -117,12 +117,18 @@ def test_apply_many_compares_sockets_by_identity():
 
 def test_apply_many_never_takes_true_for_handle_1():
     target = PeerTargetName("host/a", PEER)
-    with contract_model(), pytest.raises(TypeError, match="not bool"):
-        wsapeer.apply_many([(1, target), (True, target)])
+    with contract_model():
+        results = wsapeer.apply_many([(1, target), (True, target)])
+    assert isinstance(results[1], TypeError) and "not bool" in str(results[1])
 
 
 class V6(socket.socket):
     pass
+
+
+def raise_first(results):
+    if results[0] is not None:
+        raise results[0]
 
 
 @pytest.mark.parametrize(
@@ -131,7 +137,7 @@ class V6(socket.socket):
         lambda s: wsapeer.set_peer_target_name(s, "host/x", PEER),
         lambda s: PeerTargetName("host/x", PEER).apply(s),
         lambda s: PeerTargetName("host/x", PEER).apply_async(s),
-        lambda s: wsapeer.apply_many([(s, PeerTargetName("host/x", PEER))]),
+        lambda s: raise_first(wsapeer.apply_many([(s, PeerTargetName("host/x", PEER))])),
     ],
 )
 def test_family_checked_for_socket_subclasses_on_every_path(call):

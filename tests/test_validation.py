@@ -202,15 +202,20 @@ def test_protocol_enum_values():
 BEYOND = wsapeer._socket.MAX_HANDLE + 1  # no socket of this platform has it
 
 
+def first_error(results):
+    """apply_many reports an item it could not issue in that item's slot."""
+    if results[0] is not None:
+        raise results[0]
+
+
 @pytest.mark.parametrize(
     "call",
     [
         lambda h: wsapeer.set_peer_target_name(h, "host/x", ("192.0.2.1", 5)),
         lambda h: PeerTargetName("host/x", ("192.0.2.1", 5)).apply(h),
         lambda h: PeerTargetName("host/x", ("192.0.2.1", 5)).apply_async(h),
-        lambda h: wsapeer.apply_many([(h, PeerTargetName("host/x", ("192.0.2.1", 5)))]),
-        lambda h: wsapeer.apply_many(
-            [(0, wsapeer.SecuritySettings()), (h, wsapeer.SecuritySettings())]
+        lambda h: first_error(
+            wsapeer.apply_many([(h, PeerTargetName("host/x", ("192.0.2.1", 5)))])
         ),
         lambda h: wsapeer.set_socket_security(h),
         lambda h: wsapeer.set_socket_security_async(h),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import operator
-from typing import Any, List, Optional, Sequence, Tuple
+import sys
+from typing import Any, Iterable, List, Optional, Tuple
 
 from . import _calls, _errors
 from ._overlapped import _milliseconds
@@ -13,75 +14,154 @@ from ._socket import KIND_OF_FAMILY, SOCKET, SocketLike, check_peer_family, fami
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
 
+if sys.version_info >= (3, 11):
+    _ExceptionGroup = ExceptionGroup  # noqa: F821 (a builtin since 3.11)
+else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
+    from exceptiongroup import ExceptionGroup as _ExceptionGroup
+
 Item = Tuple[SocketLike, Any]
+Target = Any  # PeerTargetName, SecuritySettings or IPsecSettings
 
 _TARGET_KINDS = frozenset((PeerTargetName, SecuritySettings, IPsecSettings))
 _PTN = _calls.SET_PEER_TARGET_NAME
 _SETTINGS = _calls.SET_SOCKET_SECURITY
 
 
-def _handle(sock: object, index: int) -> int:
+def _item_error(index: int, target: object, sock: object) -> Optional[Exception]:
+    """Why item index cannot be issued (its slot's exception), or None."""
+    if type(target) not in _TARGET_KINDS:
+        return TypeError(
+            f"items[{index}]: target must be a PeerTargetName, SecuritySettings or "
+            f"IPsecSettings, not {type(target).__name__}"
+        )
     try:
-        return handle_of(sock)
+        handle_of(sock)
+        if type(target) is PeerTargetName and target._family:
+            check_peer_family(sock, target._peer)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"items[{index}]: {exc}") from None
+        return type(exc)(f"items[{index}]: {exc}")
+    return None
 
 
-def apply_many(
-    items: Sequence[Item], timeout: Optional[float] = None
-) -> List[Optional[_errors.WsapeerError]]:
-    """Applies many prepared objects at once: ``[(sock, target), ...]`` where each
-    target is a PeerTargetName, SecuritySettings or IPsecSettings.
-
-    Every call is issued in one C loop and awaited with the GIL released once.
-    Returns one entry per item, in order: None where the call succeeded, else
-    the WinsockError (or UnsupportedPlatformError) it raised. One failing item
-    neither hides nor aborts the others. Items cancelled at the timeout report
-    WSA_OPERATION_ABORTED (995). Bad arguments raise before anything is issued.
-    """
-    ms = _milliseconds(timeout)
-    count = len(items)
-    if count == 0:
-        return []
-    # Column by column, at C speed where Python allows: a UDP server sends one
-    # socket with many targets, a TCP server one target to many sockets.
-    try:
-        socks = [sock for sock, _ in items]
-        targets = [target for _, target in items]
-    except (TypeError, ValueError):
-        index = next(i for i, item in enumerate(items) if type(item) is not tuple or len(item) != 2)
-        raise TypeError(f"items[{index}] must be a (sock, target) pair") from None
+def _columns(socks: List[Any], targets: List[Target]) -> Optional[Tuple[List[int], List[int]]]:
+    """(handles, functions) when every item is valid, each list holding one entry
+    shared by all items where it can; None when some item is not."""
     kinds = set(map(type, targets))
     if not kinds <= _TARGET_KINDS:
-        index = next(i for i, t in enumerate(targets) if type(t) not in _TARGET_KINDS)
-        raise TypeError(
-            f"items[{index}]: target must be a PeerTargetName, SecuritySettings or "
-            f"IPsecSettings, not {type(targets[index]).__name__}"
-        )
+        return None
     if len(kinds) == 1:
         functions = [_PTN if PeerTargetName in kinds else _SETTINGS]
     else:
         functions = [_PTN if type(t) is PeerTargetName else _SETTINGS for t in targets]
     first = socks[0]
     families = {getattr(t, "_family", 0) for t in targets} - {0}
-    # One socket for every item only if it is the same object: distinct objects
-    # that merely compare equal may be different sockets (or True and 1).
-    if all(map(operator.is_, socks, itertools.repeat(first))):
-        handles = [_handle(first, 0)]
-        if families and isinstance(first, SOCKET) and family_of(first) in KIND_OF_FAMILY:
-            families.discard(family_of(first))
-            pairs: Any = ((first, t) for t in targets) if families else ()
+    try:
+        # One socket for every item only if it is the same object: distinct
+        # objects that merely compare equal may be different sockets (or True and 1).
+        if all(map(operator.is_, socks, itertools.repeat(first))):
+            handles = [handle_of(first)]
+            if families and isinstance(first, SOCKET) and family_of(first) in KIND_OF_FAMILY:
+                families.discard(family_of(first))
+                pairs: Any = ((first, t) for t in targets) if families else ()
+            else:
+                pairs = ()
         else:
-            pairs = ()
-    else:
-        handles = [_handle(sock, i) for i, sock in enumerate(socks)]
-        pairs = zip(socks, targets) if families else ()
-    for index, (sock, target) in enumerate(pairs):
-        if type(target) is PeerTargetName and target._family:
-            try:
+            handles = [handle_of(sock) for sock in socks]
+            pairs = zip(socks, targets) if families else ()
+        for sock, target in pairs:
+            if type(target) is PeerTargetName and target._family:
                 check_peer_family(sock, target._peer)
-            except ValueError as exc:
-                raise ValueError(f"items[{index}]: {exc}") from None
+    except (TypeError, ValueError):
+        return None
+    return handles, functions
+
+
+def apply_many(
+    items: Iterable[Item], timeout: Optional[float] = None, *, raise_on_error: bool = False
+) -> List[Optional[Exception]]:
+    """Applies many prepared objects at once: ``[(sock, target), ...]`` (any
+    iterable of pairs, a generator included) where each target is a
+    PeerTargetName, SecuritySettings or IPsecSettings.
+
+    Every valid item is issued in one C loop and awaited with the GIL released
+    once. Returns one entry per item, in order: None where the call succeeded,
+    else the exception for that item: the WinsockError Windows reported, or,
+    for an item that could not be issued at all (a closed socket, a peer of
+    the other address family, a target of the wrong type), the TypeError or
+    ValueError saying why. One failing item neither hides nor aborts the
+    others. Items still in flight when the timeout ends are cancelled
+    (WSA_OPERATION_ABORTED, 995) or, if Windows has not let them go,
+    reported as WSA_IO_INCOMPLETE (996).
+
+    raise_on_error=True raises an ExceptionGroup of the failed items' errors
+    once all items have finished. The call as a whole raises before anything
+    is issued only when it is malformed (items not iterable, or not pairs),
+    and UnsupportedPlatformError where nothing answers the calls.
+    """
+    ms = _milliseconds(timeout)
+    if not isinstance(raise_on_error, bool):
+        raise TypeError(f"raise_on_error must be a bool, not {type(raise_on_error).__name__}")
+    try:
+        listed = items if type(items) is list else list(items)
+    except TypeError:
+        raise TypeError(
+            f"items must be an iterable of (sock, target) pairs, not {type(items).__name__}"
+        ) from None
+    count = len(listed)
+    if count == 0:
+        return []
+    # Column by column, at C speed where Python allows: a UDP server sends one
+    # socket with many targets, a TCP server one target to many sockets.
+    try:
+        socks = [sock for sock, _ in listed]
+        targets = [target for _, target in listed]
+    except (TypeError, ValueError):
+        index = next(i for i, item in enumerate(listed) if not _is_pair(item))
+        raise TypeError(f"items[{index}] must be a (sock, target) pair") from None
+    results: List[Optional[Exception]] = [None] * count
+    columns = _columns(socks, targets)
+    if columns is not None:
+        handles, functions = columns
+        issued: Optional[List[int]] = None
+    else:  # some items cannot be issued: each says why in its slot
+        issued = []
+        for index, (sock, target) in enumerate(zip(socks, targets)):
+            error = _item_error(index, target, sock)
+            if error is None:
+                issued.append(index)
+            else:
+                results[index] = error
+        handles = [handle_of(socks[i]) for i in issued]
+        functions = [_PTN if type(targets[i]) is PeerTargetName else _SETTINGS for i in issued]
+        targets = [targets[i] for i in issued]
+    if targets:
+        _issue(handles, functions, targets, ms, results, issued)
+    if raise_on_error:
+        failed = [exc for exc in results if exc is not None]
+        if failed:
+            raise _ExceptionGroup(f"apply_many: {len(failed)} of {count} items failed", failed)
+    return results
+
+
+def _is_pair(item: object) -> bool:
+    try:
+        _, _ = item  # type: ignore[misc]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _issue(
+    handles: List[int],
+    functions: List[int],
+    targets: List[Target],
+    ms: int,
+    results: List[Optional[Exception]],
+    positions: Optional[List[int]],
+) -> None:
+    """One C batch over targets; each status lands in results at its item's
+    position (positions[i], or i when every item was issued)."""
+    count = len(targets)
     statuses = ffi.new("int[]", count)
     status = lib.wsapeer_batch(
         count,
@@ -95,13 +175,13 @@ def apply_many(
     )
     if status:
         _errors.raise_status(status, "wsapeer_batch")
-    results: List[Optional[_errors.WsapeerError]] = [None] * count
     codes = ffi.unpack(statuses, count)
     if any(codes):
         for index, code in enumerate(codes):
             if code:
+                function = _calls.NAMES[functions[index % len(functions)]]
                 try:
-                    _errors.raise_status(code, _calls.NAMES[functions[index % len(functions)]])
-                except _errors.WsapeerError as exc:
-                    results[index] = exc
-    return results
+                    _errors.raise_status(code, function)
+                except (_errors.WsapeerError, ValueError, MemoryError) as exc:
+                    # Issued: whatever it was, it belongs to its item, never the batch.
+                    results[index if positions is None else positions[index]] = exc
