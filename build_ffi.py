@@ -36,7 +36,13 @@ SHIM_SOURCES = ("src/_wsapeer.c", "src/marshal.c", "src/overlapped.c")
 # The shim's interface (their CDEF blocks are the shared part of the cdef),
 # then the headers its sources include.
 SHIM_INTERFACE = ("src/wsapeer.h", "src/fwpuclnt.h")
-SHIM_HEADERS = (*SHIM_INTERFACE, "src/win_layout.h", "src/byte_order.h", "src/secure_zero.h")
+SHIM_HEADERS = (
+    *SHIM_INTERFACE,
+    "src/win_layout.h",
+    "src/byte_order.h",
+    "src/secure_zero.h",
+    "src/batch_block.h",
+)
 
 
 class Implementation(NamedTuple):

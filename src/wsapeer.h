@@ -197,6 +197,14 @@ const char *wsapeer_strerror(int status);
  * Windows is done with them. Off Windows it completes at once. Functions are
  * WSAPEER_CALL_SET_PEER_TARGET_NAME to WSAPEER_CALL_QUERY_SOCKET_SECURITY. */
 #define WSAPEER_OP_EVENT 0
+/* Routine mode: a completion routine (C, the shim's) records the outcome.
+ * It runs only on the thread that started the operation, while that thread
+ * waits alertably: wsapeer_op_wait, and wsapeer_op_done, wsapeer_op_result
+ * and wsapeer_op_query_info there (a poll is a wait with a zero timeout).
+ * If that thread exits with the operation in flight, the routine never runs;
+ * released before or after the exit, from any thread, the operation is then
+ * freed once Windows has written its outcome into the OVERLAPPED: nothing
+ * leaks, and nothing Windows may still write is freed early. */
 #define WSAPEER_OP_ROUTINE 1
 #define WSAPEER_INFINITE 4294967295
 
@@ -205,13 +213,17 @@ typedef struct wsapeer_op wsapeer_op;
 /* NULL when out of memory or for an unknown function / mode. */
 wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_t size,
                            int mode);
-/* Issues the call: 0 (completed or failed at once: see wsapeer_op_result),
- * WSAPEER_WSA_IO_PENDING, or a negative shim status. Once per operation. */
+/* Issues the call: 0 (completed or failed at once: done now, see
+ * wsapeer_op_result), WSAPEER_WSA_IO_PENDING, or a negative shim status.
+ * Once per operation. */
 int wsapeer_op_start(wsapeer_op *op);
+/* 1 once done. A poll: alertable on the issuing thread of a routine-mode
+ * operation, so polling alone completes it. */
 int wsapeer_op_done(wsapeer_op *op);
-/* Waits (alertably: completion routines run) up to timeout_ms or
- * WSAPEER_INFINITE: 1 done, 0 timed out, WSAPEER_E_THREAD for a routine-mode
- * operation waited on by a thread other than the one that started it. */
+/* Waits (alertably: completion routines run, even with a zero timeout) up to
+ * timeout_ms or WSAPEER_INFINITE: 1 done, 0 timed out, WSAPEER_E_THREAD for a
+ * routine-mode operation waited on by a thread other than the one that
+ * started it. */
 int wsapeer_op_wait(wsapeer_op *op, uint32_t timeout_ms);
 /* The call's status once done (0 or a WSA code), WSAPEER_WSA_IO_INCOMPLETE before. */
 int wsapeer_op_result(wsapeer_op *op);
@@ -220,10 +232,13 @@ int wsapeer_op_result(wsapeer_op *op);
 int wsapeer_op_query_info(wsapeer_op *op, wsapeer_query_info *out);
 /* Asks for cancellation: 1 if the operation was in flight. */
 int wsapeer_op_cancel(wsapeer_op *op);
-/* The event (a HANDLE) signalled at completion, 0 off Windows. */
+/* The event (a HANDLE) signalled at completion, 0 off Windows. An event-mode
+ * operation done when wsapeer_op_start returned is signalled only if Windows
+ * signalled it: ask wsapeer_op_done before waiting on it. */
 uintptr_t wsapeer_op_event(wsapeer_op *op);
-/* Drops the caller's reference. An operation still in flight is cancelled;
- * its memory is freed only once Windows has finished with it. */
+/* Drops the caller's reference. An operation still in flight is cancelled,
+ * and the cancellation awaited for up to 5 s; its memory is freed only once
+ * Windows has finished with it, by a thread-pool wait if that is later. */
 void wsapeer_op_release(wsapeer_op *op);
 /* Operations allocated and not yet freed, in this process. */
 size_t wsapeer_op_live(void);
@@ -235,12 +250,17 @@ typedef struct {
 } wsapeer_buffer;
 
 /* Issues n calls in one loop (overlapped on Windows), then waits for all of
- * them up to timeout_ms; results[i] gets each status (0 or a WSA code;
- * WSAPEER_WSA_OPERATION_ABORTED for those cancelled at the timeout). functions
- * and socks hold either n entries or one, shared by every item (a UDP server:
+ * them up to timeout_ms; results[i] gets each status (0 or a WSA code). At
+ * the timeout what is left is cancelled and the cancellations awaited for up
+ * to 5 s: those cancelled report WSAPEER_WSA_OPERATION_ABORTED; those still
+ * in flight after that report WSAPEER_WSA_IO_INCOMPLETE, their outcome never
+ * known to the caller, and the batch's memory (with its copies of the inputs)
+ * is freed only once Windows has finished with every item. functions and
+ * socks hold either n entries or one, shared by every item (a UDP server:
  * one socket; a TCP server: one function). Inputs are copied on Windows.
  * Returns 0, or a negative shim status when nothing was issued
- * (WSAPEER_E_UNSUPPORTED when the first call found no Fwpuclnt to answer). */
+ * (WSAPEER_E_UNSUPPORTED when the first call found no Fwpuclnt to answer;
+ * WSAPEER_E_NOMEM when the copies would not fit in memory, or in a size_t). */
 int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint64_t *socks,
                   size_t n_socks, const wsapeer_buffer *const *inputs, int *results,
                   uint32_t timeout_ms);

@@ -353,4 +353,119 @@ MUTANTS = [
         "            (void)impersonations;",
         "the model keeps a thread impersonating after WSARevertImpersonation",
     ),
+    # ---- Windows branch: sizes, lifetimes and outcomes (tests/windows/run) ------------
+    Mutant(
+        "batch-block-product-unchecked", "src/batch_block.h",
+        "    if (size != 0 && count > room / size)\n        goto overflow;\n",
+        "",
+        "i686: n slots x 28 bytes wraps a 32-bit size_t and the batch block is overrun",
+        suites=("wine",),
+    ),
+    Mutant(
+        "batch-block-padding-unchecked", "src/batch_block.h",
+        "    if (pad > room - bytes)\n        goto overflow;\n",
+        "",
+        "i686: an input near 4 GiB, padded to 8, wraps the batch block's size",
+        suites=("wine",),
+    ),
+    Mutant(
+        "batch-slots-unaligned", "src/batch_block.h",
+        "    pad = (WSAPEER_BLOCK_ALIGN - (bytes % WSAPEER_BLOCK_ALIGN)) % WSAPEER_BLOCK_ALIGN;",
+        "    pad = count == 1 ? (WSAPEER_BLOCK_ALIGN - (bytes % WSAPEER_BLOCK_ALIGN)) %"
+        " WSAPEER_BLOCK_ALIGN : 0;",
+        "i686: the batch's input copies start 4-aligned after 28-byte slots (SOCKADDR_STORAGE"
+        " needs 8)",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-poll-not-alertable", "src/overlapped.c",
+        "    if (GetCurrentThreadId() == op->thread)\n        SleepEx(0, TRUE);\n"
+        "    return LOAD_ACQUIRE(&op->state) == OP_DONE;",
+        "    return LOAD_ACQUIRE(&op->state) == OP_DONE;",
+        "Windows: polling a routine-mode operation never runs its routine: never done",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-orphan-leaked", "src/overlapped.c",
+        "    if (over) {\n        end_io(op);\n        op_unref(op); /* the wait's */\n    }",
+        "    (void)over;",
+        "Windows: an operation released in flight is never freed when Windows completes it",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-orphan-freed-early", "src/overlapped.c",
+        "        ended = windows_done(op, 0);\n        if (!ended) {",
+        "        ended = 1;\n        if (!ended) {",
+        "Windows: an operation released in flight is freed while Windows may still write it",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-batch-in-flight-as-aborted", "src/overlapped.c",
+        "                    results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
+        "                    results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
+        "Windows: a batch reports items Windows still owns as cancelled",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-batch-freed-in-flight", "src/overlapped.c",
+        "            batch_orphan(head);\n            return WSAPEER_OK;",
+        "            (void)batch_orphan;",
+        "Windows: a batch frees its block (the OVERLAPPEDs) while Windows still owns slots",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-orphaned-batch-no-zero", "src/overlapped.c",
+        "        wsapeer_secure_zero(head, head->total); /* the copies may hold passwords */\n",
+        "",
+        "Windows: a batch's copies of settings freed unwiped after a late completion",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-outcome-from-socket", "src/overlapped.c",
+        "    if (status == WSAPEER_STATUS_SUCCESS)\n        return 0;\n"
+        "    if (status == WSAPEER_STATUS_CANCELLED)\n"
+        "        return WSAPEER_WSA_OPERATION_ABORTED;\n",
+        "",
+        "Windows: a completed call read through the socket: after close() its success (and "
+        "its tokens) are lost to WSAENOTSOCK",
+        suites=("wine",),
+        also=(("src/overlapped.c", "    if (error == WSAPEER_WSAENOTSOCK)\n"
+               "        return status_error(status);\n", "    (void)status_error;\n"),),
+    ),
+    Mutant(
+        "windows-closed-socket-failure-as-success", "src/overlapped.c",
+        "        return status_error(status);",
+        "        return 0 * status_error(status);",
+        "Windows: a failed call read after close() reports success",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-query-byte-count-ignored", "src/overlapped.c",
+        "    if (bytes != 0 && bytes < len)\n        len = (uint32_t)bytes;\n",
+        "    (void)bytes;\n",
+        "Windows: a query's answer read past the bytes Windows says it wrote",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-at-once-no-grace", "src/overlapped.c",
+        "            return op->state == OP_DONE && grace_over;",
+        "            return op->state == OP_DONE || grace_over;",
+        "Windows: an operation done at once, released before its event is signalled, is "
+        "freed while a late signal may still come",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-at-once-waits-for-signal", "src/overlapped.c",
+        "    finish(op, rc, rc == 0 ? bytes_at_once(&op->ov) : 0);",
+        "    if (rc != 0)\n        finish(op, rc, 0);\n    (void)bytes_at_once;",
+        "Windows: a call that returned 0 is done only if Fwpuclnt signals its event",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-thread-exit-ignored", "src/overlapped.c",
+        "    if (!thread_exited(op))\n        return 0;",
+        "    if (1)\n        return 0;",
+        "Windows: a routine-mode operation whose thread exited is leaked",
+        suites=("wine",),
+    ),
 ]  # fmt: skip
