@@ -314,6 +314,8 @@ typedef struct {
     LPWSAOVERLAPPED ov;
     LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
     HANDLE thread; /* the issuing thread, where the routine must run */
+    HANDLE event;  /* Windows' own reference to hEvent, taken at the call */
+    ULONG_PTR bytes; /* what the call returns: InternalHigh at completion */
     uint64_t sock;
 } operation;
 
@@ -342,8 +344,10 @@ static void complete(const operation *op, HANDLE port, ULONG_PTR key, ULONG_PTR 
 {
     ULONG_PTR event = (ULONG_PTR)op->ov->hEvent;
 
-    op->ov->Internal = status;
-    op->ov->InternalHigh = 0;
+    /* As Windows: the byte count first, the status last and published, for a
+     * reader that takes Internal != STATUS_PENDING to mean "done". */
+    op->ov->InternalHigh = op->bytes;
+    InterlockedExchangePointer((PVOID volatile *)&op->ov->Internal, (PVOID)status);
     if (op->routine != NULL) {
         apc_call *call = (apc_call *)malloc(sizeof *call);
         if (call != NULL) {
@@ -359,8 +363,20 @@ static void complete(const operation *op, HANDLE port, ULONG_PTR key, ULONG_PTR 
         /* An event with its low bit set keeps the packet off the port. */
         PostQueuedCompletionStatus(port, 0, key, op->ov);
     }
-    if ((event & ~(ULONG_PTR)1) != 0)
-        SetEvent((HANDLE)(event & ~(ULONG_PTR)1));
+    /* The event object Windows holds a reference to, never the caller's
+     * handle value, which may be closed and reused by now. */
+    if (op->event != NULL)
+        SetEvent(op->event);
+}
+
+/* The handles an operation took at the call. */
+static void release_handles(operation *op)
+{
+    if (op->thread)
+        CloseHandle(op->thread);
+    if (op->event)
+        CloseHandle(op->event);
+    op->thread = op->event = NULL;
 }
 
 static void find_port(uint64_t sock, HANDLE *port, ULONG_PTR *key)
@@ -377,20 +393,27 @@ static void find_port(uint64_t sock, HANDLE *port, ULONG_PTR *key)
 }
 
 /* Lock held on entry; released before anything runs outside the model. */
-static int finish_overlapped(uint64_t sock, void *overlapped, void *routine)
+static int finish_overlapped(uint64_t sock, void *overlapped, void *routine, size_t bytes)
 {
     operation op;
     HANDLE port;
     ULONG_PTR key;
+    HANDLE event;
 
     op.ov = (LPWSAOVERLAPPED)overlapped;
     op.routine = (LPWSAOVERLAPPED_COMPLETION_ROUTINE)routine;
     op.sock = sock;
-    op.thread = NULL;
-    if (routine != NULL &&
-        !DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(),
-                         &op.thread, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+    op.bytes = (ULONG_PTR)bytes;
+    op.thread = op.event = NULL;
+    event = (HANDLE)((ULONG_PTR)op.ov->hEvent & ~(ULONG_PTR)1);
+    if ((routine != NULL &&
+         !DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(),
+                          &op.thread, 0, FALSE, DUPLICATE_SAME_ACCESS)) ||
+        (routine == NULL && event != NULL &&
+         !DuplicateHandle(GetCurrentProcess(), event, GetCurrentProcess(), &op.event, 0, FALSE,
+                          DUPLICATE_SAME_ACCESS))) {
         UNLOCK();
+        release_handles(&op);
         return WSAPEER_WSAEINVAL;
     }
     if (completion_mode == WSAPEER_MODEL_PEND) {
@@ -399,8 +422,7 @@ static int finish_overlapped(uint64_t sock, void *overlapped, void *routine)
             operation *grown = (operation *)realloc(pending, cap * sizeof *grown);
             if (grown == NULL) {
                 UNLOCK();
-                if (op.thread)
-                    CloseHandle(op.thread);
+                release_handles(&op);
                 return WSAPEER_WSAEINVAL;
             }
             pending = grown;
@@ -414,8 +436,7 @@ static int finish_overlapped(uint64_t sock, void *overlapped, void *routine)
     find_port(sock, &port, &key);
     UNLOCK();
     complete(&op, port, key, WSAPEER_STATUS_SUCCESS, 0);
-    if (op.thread)
-        CloseHandle(op.thread);
+    release_handles(&op);
     return 0;
 }
 
@@ -479,8 +500,7 @@ static size_t complete_oldest(size_t max, ULONG_PTR status, DWORD error)
         find_port(op.sock, &port, &key);
         UNLOCK();
         complete(&op, port, key, status, error);
-        if (op.thread)
-            CloseHandle(op.thread);
+        release_handles(&op);
         done++;
     }
     return done;
@@ -523,8 +543,7 @@ int wsapeer_model_cancel(void *overlapped)
     find_port(op.sock, &port, &key);
     UNLOCK();
     complete(&op, port, key, WSAPEER_STATUS_CANCELLED, WSAPEER_WSA_OPERATION_ABORTED);
-    if (op.thread)
-        CloseHandle(op.thread);
+    release_handles(&op);
     return 1;
 #else
     (void)overlapped;
@@ -742,8 +761,7 @@ void wsapeer_model_reset(void)
     impersonation_count = impersonation_cap = 0;
 #ifdef _WIN32
     for (i = 0; i < pending_count; i++)
-        if (pending[i].thread)
-            CloseHandle(pending[i].thread);
+        release_handles(&pending[i]);
     free(pending);
     pending = NULL;
     pending_count = pending_cap = 0;
@@ -802,15 +820,16 @@ static size_t sockaddr_size(const uint8_t *addr)
 }
 
 /* Lock held on entry, released on return: completes an accepted call. */
-static int accept_call(uint64_t sock, void *overlapped, void *completion_routine)
+static int accept_call(uint64_t sock, void *overlapped, void *completion_routine, size_t bytes)
 {
 #ifdef _WIN32
     if (overlapped != NULL)
-        return finish_overlapped(sock, overlapped, completion_routine);
+        return finish_overlapped(sock, overlapped, completion_routine, bytes);
 #else
     (void)sock;
     (void)overlapped;
     (void)completion_routine;
+    (void)bytes;
 #endif
     UNLOCK();
     return 0;
@@ -864,7 +883,7 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
         UNLOCK();
         return WSAPEER_WSAEINVAL;
     }
-    return accept_call(sock, overlapped, completion_routine);
+    return accept_call(sock, overlapped, completion_routine, 0);
 }
 
 #define SETI(field) offsetof(wp_security_settings_ipsec, field)
@@ -922,7 +941,7 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
         UNLOCK();
         return WSAPEER_WSAEINVAL;
     }
-    return accept_call(sock, overlapped, completion_routine);
+    return accept_call(sock, overlapped, completion_routine, 0);
 }
 
 int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t len,
@@ -960,7 +979,7 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
         UNLOCK();
         return WSAPEER_WSAEINVAL;
     }
-    return accept_call(sock, overlapped, completion_routine);
+    return accept_call(sock, overlapped, completion_routine, 0);
 }
 
 /* An accepted TCP socket inherits its listener's security, as on Windows: a
@@ -1056,7 +1075,7 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         UNLOCK();
         return WSAPEER_WSAEINVAL;
     }
-    return accept_call(sock, overlapped, completion_routine);
+    return accept_call(sock, overlapped, completion_routine, need);
 }
 
 int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t len)
