@@ -74,7 +74,8 @@ class Operation(Generic[T]):
     @property
     def routine(self) -> bool:
         """Whether it completes through a completion routine (routine=True): then
-        only an alertable wait on the thread that started it completes it."""
+        only the thread that started it completes it, in wait() or done() (a
+        poll waits alertably too)."""
         return self._routine
 
     @property
