@@ -159,6 +159,43 @@ void *wsapeer_secret_alloc(size_t size)
     return p + SECRET_HEADER;
 }
 
+size_t wsapeer_utf16le_from_wide(uint8_t *out, size_t cap, const wchar_t *s, size_t n)
+{
+    size_t i, at = 0;
+    if (out == NULL || (s == NULL && n != 0))
+        return 0;
+    for (i = 0; i < n; i++) {
+        uint32_t c = (uint32_t)s[i];
+        if (sizeof(wchar_t) == 2 && c >= 0xD800 && c <= 0xDBFF && i + 1 < n &&
+            (uint32_t)s[i + 1] >= 0xDC00 && (uint32_t)s[i + 1] <= 0xDFFF) {
+            /* Windows: a surrogate pair is already UTF-16 */
+            if (cap - at < 4)
+                return 0;
+            out[at] = (uint8_t)c, out[at + 1] = (uint8_t)(c >> 8);
+            c = (uint32_t)s[++i];
+            out[at + 2] = (uint8_t)c, out[at + 3] = (uint8_t)(c >> 8);
+            at += 4;
+            continue;
+        }
+        if ((c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
+            return 0;
+        if (c >= 0x10000) {
+            uint32_t high = 0xD800 + ((c - 0x10000) >> 10), low = 0xDC00 + (c & 0x3FF);
+            if (cap - at < 4)
+                return 0;
+            out[at] = (uint8_t)high, out[at + 1] = (uint8_t)(high >> 8);
+            out[at + 2] = (uint8_t)low, out[at + 3] = (uint8_t)(low >> 8);
+            at += 4;
+        } else {
+            if (cap - at < 2)
+                return 0;
+            out[at] = (uint8_t)c, out[at + 1] = (uint8_t)(c >> 8);
+            at += 2;
+        }
+    }
+    return at;
+}
+
 int wsapeer_equal(const void *a, const void *b, size_t n)
 {
     const volatile uint8_t *x = (const volatile uint8_t *)a;

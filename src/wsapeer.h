@@ -147,6 +147,12 @@ int wsapeer_query_info_parse(const uint8_t *buf, size_t size, wsapeer_query_info
 
 /* Buffers that may hold a password: zeroed before they are freed. */
 void *wsapeer_secret_alloc(size_t size);
+/* Writes the n wchar_t at s (a Python str as cffi lays it out: UTF-16 on
+ * Windows, UTF-32 elsewhere) into out as UTF-16LE, without a terminator, so
+ * that a password goes from the caller's str to a wiped C buffer with no
+ * Python copy on the way. Returns the bytes written, or 0 if they would not
+ * fit in cap or s holds a lone surrogate or a value past U+10FFFF. */
+size_t wsapeer_utf16le_from_wide(uint8_t *out, size_t cap, const wchar_t *s, size_t n);
 /* 1 if the n bytes at a and b are equal, else 0, in a time that depends on n
  * alone: the buffers compared may hold a password. */
 int wsapeer_equal(const void *a, const void *b, size_t n);

@@ -77,3 +77,27 @@ def test_parser_needs_the_exact_size():
     assert lib.wsapeer_ptn_parse(out, need, fields) == lib.WSAPEER_OK
     for size in (need - 1, need + 1, need + 2):
         assert lib.wsapeer_ptn_parse(out, size, fields) == lib.WSAPEER_E_BUFFER, size
+
+
+@pytest.mark.parametrize(
+    "text", ["a", "pässwörd", "\u20ac\uffff", "\U0001f511key\U0010ffff", "x" * 300]
+)
+def test_wide_to_utf16le_matches_pythons_encoder(text):
+    """The C conversion a password takes instead of str.encode, checked against
+    Python's UTF-16LE encoder on text that is not secret."""
+    expected = text.encode("utf-16-le")
+    wide = ffi.new("wchar_t[]", text)
+    out = ffi.new("uint8_t[]", len(expected) + 8)
+    assert lib.wsapeer_utf16le_from_wide(out, len(expected), wide, len(wide) - 1) == len(expected)
+    assert bytes(out[0 : len(expected)]) == expected and out[len(expected)] == 0
+    assert lib.wsapeer_utf16le_from_wide(out, len(expected) - 1, wide, len(wide) - 1) == 0
+
+
+def test_a_password_beyond_the_bmp_is_written_as_surrogate_pairs():
+    from wsapeer import IPsecSettings
+
+    password = "\U0001f511 open sesame \U0010ffff"
+    settings = IPsecSettings(user_name="u", password=password)
+    expected = password.encode("utf-16-le")
+    assert settings.size == 84 + 2 + len(expected) + 4  # strings at 84; 4 bytes of tail padding
+    assert bytes(settings)[86 : 86 + len(expected)] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Optional, Tuple, Union
 
@@ -104,6 +105,56 @@ def _credential(value: object, what: str) -> bytes:
     return encode_utf16(value, what, lib.WSAPEER_MAX_STRING_BYTES // 2)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _password_units(value: object) -> int:
+    """The password's length in UTF-16 code units, checked as encode_utf16 checks
+    a string, but without making any copy of it (a bytes object holding the
+    password would stay in Python's memory, unwiped, after it is freed)."""
+    if value is None:
+        return 0
+    if not isinstance(value, str):
+        raise TypeError(f"password must be a str, not {type(value).__name__}")
+    nul = value.find("\0")
+    if nul >= 0:
+        raise ValueError(f"password contains a NUL character at index {nul}")
+    lone = _SURROGATE.search(value)
+    if lone is not None:
+        raise ValueError(
+            f"password contains a lone surrogate at index {lone.start()}; it cannot be written "
+            "as UTF-16"
+        )
+    units = len(value) + len(_ASTRAL.findall(value))
+    limit = lib.WSAPEER_MAX_STRING_BYTES // 2
+    if units > limit:
+        raise ValueError(
+            f"password is {units} UTF-16 code units long; the most a UNICODE_STRING holds "
+            f"is {limit}"
+        )
+    return units
+
+
+def _password_buffer(value: Optional[str], units: int) -> Any:
+    """The password as UTF-16LE in a C buffer that is wiped when freed: cffi
+    writes the str straight into C memory (wchar_t), which C converts and this
+    function wipes, so no Python object ever holds the encoded password."""
+    if not units:
+        return ffi.NULL
+    secret = ffi.gc(lib.wsapeer_secret_alloc(2 * units), lib.wsapeer_secret_free)
+    wide = ffi.new("wchar_t[]", value)
+    try:
+        if (
+            secret == ffi.NULL
+            or lib.wsapeer_utf16le_from_wide(secret, 2 * units, wide, len(wide) - 1) != 2 * units
+        ):
+            raise MemoryError("copying the password into its C buffer")
+    finally:
+        ffi.memmove(wide, bytes(ffi.sizeof(wide)), ffi.sizeof(wide))
+    return secret
+
+
 class IPsecSettings(_Settings):
     """SOCKET_SECURITY_SETTINGS_IPSEC: IPsec policy keys and credentials.
 
@@ -150,8 +201,9 @@ class IPsecSettings(_Settings):
         qm = _guid(qm_policy_key, "qm_policy_key")
         user = _credential(user_name, "user_name")
         domain = _credential(domain_name, "domain_name")
-        secret = _credential(password, "password")
-        size = lib.wsapeer_settings_size(proto, len(user), len(domain), len(secret))
+        units = _password_units(password)
+        secret = _password_buffer(password, units)
+        size = lib.wsapeer_settings_size(proto, len(user), len(domain), 2 * units)
         buffer = ffi.gc(lib.wsapeer_secret_alloc(size), lib.wsapeer_secret_free)
         if buffer == ffi.NULL:
             raise MemoryError("allocating SOCKET_SECURITY_SETTINGS_IPSEC")
@@ -159,11 +211,12 @@ class IPsecSettings(_Settings):
             lib.wsapeer_settings_marshal(
                 buffer, size, proto, checked_flags, checked_ipsec, mm or ffi.NULL,
                 qm or ffi.NULL, user or ffi.NULL, len(user), domain or ffi.NULL, len(domain),
-                secret or ffi.NULL, len(secret),
+                secret, 2 * units,
             ),
             "marshalling SOCKET_SECURITY_SETTINGS_IPSEC",
         )  # fmt: skip
-        del secret
+        if units:
+            ffi.release(secret)  # wiped and freed now, not whenever it is collected
         set_ = object.__setattr__
         set_(self, "_protocol", proto)
         set_(self, "_flags", checked_flags)

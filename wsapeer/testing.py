@@ -58,6 +58,14 @@ class ModelRecord(NamedTuple):
     #: 0 on Windows.
     ident: int = 0
 
+    def __repr__(self) -> str:
+        # data may be settings holding a password: its size only, never its bytes.
+        return (
+            f"ModelRecord(sequence={self.sequence}, function={self.function!r}, "
+            f"handle={self.handle}, thread={self.thread}, data=<{len(self.data)} bytes>, "
+            f"ident={self.ident})"
+        )
+
 
 def _read_records() -> List[ModelRecord]:
     head = ffi.new("wsapeer_model_record *")

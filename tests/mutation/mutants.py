@@ -360,6 +360,27 @@ MUTANTS = [
         "a cancelled task cancels the proactor's wait and frees the event it still waits on",
         tests=("tests/test_overlapped.py",),
     ),
+    Mutant(
+        "password-encoded-in-python", "wsapeer/_settings.py",
+        "        secret = _password_buffer(password, units)",
+        "        secret = _credential(password, 'password') or ffi.NULL",
+        "the password encoded into a Python bytes object that outlives the settings unwiped",
+        tests=("tests/test_password_memory.py",),
+    ),
+    Mutant(
+        "astral-password-as-one-unit", "src/_wsapeer.c",
+        "        if (c >= 0x10000) {",
+        "        if (c >= 0x110000) {",
+        "a password character beyond the BMP written as one truncated code unit",
+        tests=("tests/test_marshal_bounds.py",),
+    ),
+    Mutant(
+        "model-record-repr-shows-bytes", "wsapeer/testing.py",
+        "data=<{len(self.data)} bytes>, ",
+        "data={self.data!r}, ",
+        "a model record's repr prints the settings it holds, password included",
+        tests=("tests/test_password_memory.py",),
+    ),
     # ---- tokens ---------------------------------------------------------------------
     Mutant(
         "tokens-never-closed", "wsapeer/_query.py",
