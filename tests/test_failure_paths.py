@@ -162,7 +162,18 @@ FAILURES = {
         (lambda s: result(wsapeer.set_socket_security_async(s.client)), WinsockError, 10056),
     ],
     "wsapeer.aio.apply": [
-        (lambda s: run(wsapeer.aio.apply(PeerTargetName("h"), s.client)), WinsockError, 10056),
+        (lambda s: run(wsapeer.aio.apply(s.client, PeerTargetName("h"))), WinsockError, 10056),
+        (lambda s: run(wsapeer.aio.apply(PeerTargetName("h"), s.client)), TypeError,
+         "socket comes first"),
+    ],
+    "wsapeer.aio.apply_many": [
+        (lambda s: run(wsapeer.aio.apply_many([(s.udp, "x", "y")])), TypeError, "pair"),
+    ],
+    "wsapeer.set_peer_target_name_async": [
+        (lambda s: wsapeer.set_peer_target_name_async(s.udp, "h", routine=1), TypeError,
+         "routine"),
+        (lambda s: result(wsapeer.set_peer_target_name_async(s.client, "h")), WinsockError,
+         10056),
     ],
     "wsapeer.aio.delete_peer_target_name": [
         (lambda s: run(wsapeer.aio.delete_peer_target_name(s.udp, PEER)), WinsockError, 10022),

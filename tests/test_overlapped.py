@@ -430,7 +430,7 @@ def test_asyncio_end_to_end(model):
             await wsapeer.aio.set_peer_target_name(client, "host/server.example.com")
             await wsapeer.aio.set_socket_security(u)
             target = PeerTargetName("host/peer", ("2001:db8::1", 500))
-            await wsapeer.aio.apply(target, u)
+            await wsapeer.aio.apply(u, target)
             await wsapeer.aio.delete_peer_target_name(u, ("2001:db8::1", 500))
             info = await wsapeer.aio.query_socket_security(u, ("2001:db8::1", 500))
             return (

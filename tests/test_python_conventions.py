@@ -89,3 +89,48 @@ def test_immutable_settings_copy_to_themselves_password_or_not():
     assert copy.copy(secret) is secret and copy.deepcopy(secret) is secret
     with pytest.raises(TypeError, match="cannot be pickled"):
         __import__("pickle").dumps(secret)
+
+
+def test_aio_apply_takes_the_socket_first_and_aio_apply_many_batches():
+    targets = [PeerTargetName("h", ("192.0.2.1", port)) for port in (1, 2)]
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+
+        async def main():
+            await wsapeer.aio.apply(u, targets[0])
+            with pytest.raises(TypeError, match="socket comes first"):
+                await wsapeer.aio.apply(targets[0], u)
+            return await wsapeer.aio.apply_many((u, t) for t in targets)
+
+        assert asyncio.run(main()) == [None, None]
+        assert [r.function for r in model.records] == ["WSASetSocketPeerTargetName"] * 2
+        op = wsapeer.set_peer_target_name_async(u, "h", ("192.0.2.1", 3))
+        assert op.result() is None and len(model.records) == 3
+
+
+def test_impersonation_is_refused_on_an_event_loops_thread():
+    """Impersonation is per thread: tasks interleaved at an await would all run
+    as the peer. Refused unless the caller says the block never awaits."""
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u)
+        peer = ("192.0.2.1", 500)
+
+        async def main():
+            with (
+                pytest.raises(RuntimeError, match="runs an event loop"),
+                wsapeer.impersonate_peer(u, peer),
+            ):
+                pass
+            with pytest.raises(RuntimeError, match="runs an event loop"):
+                wsapeer.impersonate_socket_peer(u, peer)
+            assert model.impersonating() is None
+            with wsapeer.impersonate_peer(u, peer, allow_in_event_loop=True):
+                assert model.impersonating() == u.fileno()
+            loop = asyncio.get_running_loop()
+
+            def in_worker():
+                with wsapeer.impersonate_peer(u, peer):
+                    return model.impersonating()
+
+            return await loop.run_in_executor(None, in_worker)
+
+        assert asyncio.run(main()) == u.fileno()

@@ -60,7 +60,13 @@ CALLS = {
     "wsapeer.SecuritySettings.apply_async": lambda u: SecuritySettings().apply_async(u),
     "wsapeer.IPsecSettings.apply": lambda u: IPsecSettings(password="pw").apply(u),
     "wsapeer.IPsecSettings.apply_async": lambda u: IPsecSettings().apply_async(u),
-    "wsapeer.aio.apply": lambda u: _run(wsapeer.aio.apply)(PeerTargetName("host/x", PEER), u),
+    "wsapeer.aio.apply": lambda u: _run(wsapeer.aio.apply)(u, PeerTargetName("host/x", PEER)),
+    "wsapeer.aio.apply_many": lambda u: _run(wsapeer.aio.apply_many)(
+        [(u, PeerTargetName("host/x", PEER))]
+    ),
+    "wsapeer.set_peer_target_name_async": lambda u: wsapeer.set_peer_target_name_async(
+        u, "host/x", PEER
+    ),
     "wsapeer.aio.set_peer_target_name": lambda u: _run(wsapeer.aio.set_peer_target_name)(
         u, "host/x", PEER
     ),

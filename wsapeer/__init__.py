@@ -30,6 +30,7 @@ from ._target import (
     delete_peer_target_name,
     delete_peer_target_name_async,
     set_peer_target_name,
+    set_peer_target_name_async,
 )
 from ._wsapeer import ffi as _ffi
 from ._wsapeer import lib as _lib
@@ -79,6 +80,7 @@ __all__ = [
     "revert_impersonation",
     "secure_client",
     "set_peer_target_name",
+    "set_peer_target_name_async",
     "set_socket_security",
     "set_socket_security_async",
 ]

@@ -286,6 +286,17 @@ def set_peer_target_name(
     PeerTargetName(target_name, peer, protocol)._apply_to(handle, sock)
 
 
+def set_peer_target_name_async(
+    sock: SocketLike,
+    target_name: str,
+    peer: PeerArg = None,
+    protocol: ProtocolArg = SecurityProtocol.DEFAULT,
+    routine: bool = False,
+) -> Operation[None]:
+    """set_peer_target_name with an OVERLAPPED kept in C: returns the Operation."""
+    return PeerTargetName(target_name, peer, protocol).apply_async(sock, routine)
+
+
 def _delete_args(sock: SocketLike, peer: PeerArg) -> Tuple[int, Any, int]:
     handle = handle_of(sock)
     if peer is None:

@@ -4,7 +4,7 @@ the event loop.
     import wsapeer.aio
 
     await wsapeer.aio.set_peer_target_name(sock, "host/server.example.com")
-    await wsapeer.aio.apply(target, sock)          # a prepared PeerTargetName
+    await wsapeer.aio.apply(sock, target)          # a prepared PeerTargetName
     info = await wsapeer.aio.query_socket_security(conn, access_mask=0x8)
 
 On Windows' ProactorEventLoop the operation's event is awaited through the
@@ -18,9 +18,11 @@ awaiting task cancels the operation.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
-from typing import Any, Optional, Tuple, TypeVar, Union
+from typing import Any, Iterable, List, Optional, Tuple, TypeVar, Union
 
+from ._batch import apply_many as _apply_many
 from ._enums import ProtocolArg, SecurityProtocol
 from ._overlapped import Operation
 from ._query import SecurityInfo, query_socket_security_async
@@ -30,6 +32,7 @@ from ._target import PeerTargetName, delete_peer_target_name_async
 
 __all__ = [
     "apply",
+    "apply_many",
     "delete_peer_target_name",
     "query_socket_security",
     "set_peer_target_name",
@@ -84,11 +87,36 @@ async def wait(operation: Operation[T]) -> T:
     return operation.result()
 
 
+_TARGETS = (PeerTargetName, SecuritySettings, IPsecSettings)
+
+
 async def apply(
-    target: Union[PeerTargetName, SecuritySettings, IPsecSettings], sock: SocketLike
+    sock: SocketLike, target: Union[PeerTargetName, SecuritySettings, IPsecSettings]
 ) -> None:
-    """target.apply(sock), awaited."""
+    """target.apply(sock), awaited: the socket first, as in every other call."""
+    if not isinstance(target, _TARGETS):
+        if isinstance(sock, _TARGETS):
+            raise TypeError("apply() takes (sock, target): the socket comes first")
+        raise TypeError(
+            "target must be a PeerTargetName, SecuritySettings or IPsecSettings, "
+            f"not {type(target).__name__}"
+        )
     await wait(target.apply_async(sock))
+
+
+async def apply_many(
+    items: Iterable[Tuple[SocketLike, Any]],
+    timeout: Optional[float] = None,
+    *,
+    raise_on_error: bool = False,
+) -> List[Optional[Exception]]:
+    """wsapeer.apply_many, awaited: the batch runs in a worker thread (it waits
+    for every item with the GIL released), so the loop goes on meanwhile."""
+    items = list(items)  # consumed here, on the loop's thread, not in the worker
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        None, functools.partial(_apply_many, items, timeout, raise_on_error=raise_on_error)
+    )
 
 
 async def set_peer_target_name(

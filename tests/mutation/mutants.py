@@ -381,6 +381,13 @@ MUTANTS = [
         "a model record's repr prints the settings it holds, password included",
         tests=("tests/test_password_memory.py",),
     ),
+    Mutant(
+        "impersonation-allowed-in-event-loop", "wsapeer/_impersonation.py",
+        "    try:\n        asyncio.get_running_loop()\n    except RuntimeError:\n        return\n",
+        "    return\n",
+        "a task impersonating a peer lets every other task of the loop run as that peer",
+        tests=("tests/test_python_conventions.py",),
+    ),
     # ---- tokens ---------------------------------------------------------------------
     Mutant(
         "tokens-never-closed", "wsapeer/_query.py",
