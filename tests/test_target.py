@@ -213,3 +213,25 @@ def test_unsupported_platform_never_succeeds_silently():
     assert "WSASetSocketPeerTargetName" in message
     assert "Windows Vista / Windows Server 2008 or later" in message
     assert isinstance(info.value, OSError) and isinstance(info.value, wsapeer.WsapeerError)
+
+
+@pytest.mark.parametrize(
+    "mangle, says",
+    [
+        (lambda b: b[:10], "shorter than the 144-byte header"),
+        (
+            lambda b: b + b"\0\0",
+            "offset 136 declares 6 UTF-16 code units, so the buffer must be 156",
+        ),
+        (lambda b: b"\x07" + b[1:], "SecurityProtocol at offset 0 is 7"),
+        (lambda b: b[:8] + b"\x05" + b[9:], "PeerAddress family at offset 8 is 5"),
+        (lambda b: b[:136] + bytes(4) + b[140:], "PeerTargetNameStringLen at offset 136 is 0"),
+        (lambda b: b[:5] + b"\x01" + b[6:], "byte 5, in (padding) at offset 4"),
+        (lambda b: b[:20] + b"\x01" + b[21:], "byte 20, in PeerAddress.sin_zero at offset 16"),
+    ],
+)
+def test_from_bytes_names_the_field_and_its_offset(mangle, says):
+    good = bytes(PeerTargetName("host/x", ("192.0.2.1", 5)))
+    with pytest.raises(ValueError) as info:
+        PeerTargetName.from_bytes(mangle(good))
+    assert says in str(info.value)

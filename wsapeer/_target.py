@@ -6,7 +6,7 @@ from __future__ import annotations
 import codecs
 import ipaddress
 from socket import AF_INET6, inet_ntop, inet_pton
-from typing import Any, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from . import _calls, _errors
 from ._address import Peer, PeerArg, PeerTuple, marshal_sockaddr, normalize_peer
@@ -109,6 +109,7 @@ class PeerTargetName(Marshalled):
             raise ValueError(
                 f"not a SOCKET_PEER_TARGET_NAME ({len(raw)} bytes): "
                 + ffi.string(lib.wsapeer_strerror(status)).decode("ascii")
+                + _what_is_wrong(raw, fields, status)
             )
         start = fields.name_offset
         try:
@@ -132,10 +133,12 @@ class PeerTargetName(Marshalled):
             target = cls(name, peer, fields.protocol)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"the buffer holds a value wsapeer refuses: {exc}") from None
-        if bytes(target) != raw:
+        canonical = bytes(target)
+        if canonical != raw:
+            at = next(i for i, (a, b) in enumerate(zip(canonical, raw)) if a != b)
             raise ValueError(
                 "not the canonical SOCKET_PEER_TARGET_NAME wsapeer writes: a padding or "
-                "unused byte is nonzero"
+                f"unused byte is nonzero (byte {at}, in {_field_at(fields.peer_kind, at)})"
             )
         return target
 
@@ -203,6 +206,51 @@ class PeerTargetName(Marshalled):
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self._name, self.peer, int(self._protocol)))
+
+
+def _layout(peer_kind: int) -> List[Tuple[str, int, int]]:
+    """(name, offset, size) of each field, as C lays the structure out."""
+    out = ffi.new("wsapeer_field[16]")
+    count = lib.wsapeer_ptn_layout(peer_kind, out, 16)
+    return [(ffi.string(f.name).decode("ascii"), f.offset, f.size) for f in out[0:count]]
+
+
+def _field_at(peer_kind: int, offset: int) -> str:
+    for name, begin, size in _layout(peer_kind):
+        if begin <= offset < begin + size or (size == 0 and offset >= begin):
+            return f"{name} at offset {begin}"
+    return f"offset {offset}"
+
+
+def _what_is_wrong(raw: bytes, fields: Any, status: int) -> str:
+    """Which field a buffer that failed to parse gets wrong, and where."""
+    layout = {name: start for name, start, _ in _layout(lib.WSAPEER_PEER_NONE)}
+    header = lib.WSAPEER_PTN_HEADER_SIZE
+    if len(raw) < header:
+        return f": shorter than the {header}-byte header"
+    length_at = layout["PeerTargetNameStringLen"]
+    if status == lib.WSAPEER_E_BUFFER:
+        return (
+            f": PeerTargetNameStringLen at offset {length_at} declares "
+            f"{fields.name_units} UTF-16 code units, so the buffer must be "
+            f"{lib.wsapeer_ptn_size(fields.name_units)} bytes"
+        )
+    if fields.protocol > lib.WSAPEER_PROTOCOL_IPSEC2:
+        return (
+            f": SecurityProtocol at offset {layout['SecurityProtocol']} is {fields.protocol}; "
+            "expected 0 (DEFAULT), 1 (IPSEC) or 2 (IPSEC2)"
+        )
+    family = int.from_bytes(raw[layout["PeerAddress"] : layout["PeerAddress"] + 2], "little")
+    if family not in (0, 2, 23):
+        return (
+            f": the PeerAddress family at offset {layout['PeerAddress']} is {family}; "
+            "expected 0 (no peer), 2 (AF_INET) or 23 (Windows' AF_INET6)"
+        )
+    return (
+        f": PeerTargetNameStringLen at offset {length_at} is {fields.name_length_field}, "
+        f"not a name length from 1 to {lib.WSAPEER_MAX_NAME_UNITS} code units (in bytes, "
+        "and even, for IPSEC2)"
+    )
 
 
 def set_peer_target_name(
