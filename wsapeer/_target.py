@@ -138,7 +138,8 @@ class PeerTargetName(Marshalled):
             at = next(i for i, (a, b) in enumerate(zip(canonical, raw)) if a != b)
             raise ValueError(
                 "not the canonical SOCKET_PEER_TARGET_NAME wsapeer writes: a padding or "
-                f"unused byte is nonzero (byte {at}, in {_field_at(fields.peer_kind, at)})"
+                f"unused byte is nonzero (byte {at}, in "
+                f"{_field_at(fields.peer_kind, at, 2 * fields.name_units)})"
             )
         return target
 
@@ -215,9 +216,13 @@ def _layout(peer_kind: int) -> List[Tuple[str, int, int]]:
     return [(ffi.string(f.name).decode("ascii"), f.offset, f.size) for f in out[0:count]]
 
 
-def _field_at(peer_kind: int, offset: int) -> str:
+def _field_at(peer_kind: int, offset: int, name_bytes: int = 0) -> str:
     for name, begin, size in _layout(peer_kind):
-        if begin <= offset < begin + size or (size == 0 and offset >= begin):
+        if size == 0:  # AllStrings: the name, then the tail padding of sizeof
+            if offset < begin + name_bytes:
+                return f"{name} at offset {begin}"
+            return f"the tail padding after the name, at offset {begin + name_bytes}"
+        if begin <= offset < begin + size:
             return f"{name} at offset {begin}"
     return f"offset {offset}"
 
