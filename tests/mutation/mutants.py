@@ -256,7 +256,7 @@ MUTANTS = [
     ),
     Mutant(
         "from-bytes-not-canonical", "wsapeer/_target.py",
-        "        if bytes(target) != raw:",
+        "        if canonical != raw:",
         "        if False:",
         "from_bytes accepts a buffer with nonzero padding as if it were canonical",
         tests=("tests/test_target.py",),
