@@ -4,6 +4,7 @@ adds, never make a connection "secured"), checked for every combination through
 a real query; and the token handles are closed when the caller says so."""
 
 import itertools
+import socket
 
 import pytest
 
@@ -91,3 +92,56 @@ def udp_socket():
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         yield s
+
+
+def test_model_refuses_a_declared_length_that_would_wrap_on_32_bit(udp_socket):
+    """0x80000001 code units is 2 bytes once doubled in a 32-bit size_t: a
+    146-byte buffer must still be too short for it (only i686 could show the
+    wrap; the check is done in 64 bits on every platform)."""
+    from wsapeer._wsapeer import ffi, lib
+
+    with contract_model() as model:
+        buffer = ffi.new("uint8_t[]", 146)
+        buffer[8], buffer[10], buffer[11] = 2, 1, 244  # AF_INET, port 500
+        buffer[136], buffer[139] = 0x01, 0x80  # PeerTargetNameStringLen 0x80000001
+        assert lib.wsapeer_set_peer_target_name(udp_socket.fileno(), buffer, 146) == 10040
+        assert model.records == []
+
+
+def test_records_read_while_calls_replace_them():
+    """Reading the records while another thread replaces them (a longer name
+    at the same index) never reads past a buffer: every record read back is
+    exactly the structure that was accepted."""
+    import threading
+
+    import sdk_layout as sdk
+
+    stop = threading.Event()
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+
+        def writer():
+            length = 1
+            while not stop.is_set():
+                length = length % 400 + 1
+                wsapeer.set_peer_target_name(u, "h" * length, ("192.0.2.1", 7))
+                wsapeer.set_peer_target_name(u, "x", ("192.0.2.1", 8))
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            for _ in range(300):
+                for record in model.records:
+                    name, _peer, protocol = sdk.decode_peer_target_name(record.data)
+                    assert set(name) <= {"h", "x"} and protocol == 0
+        finally:
+            stop.set()
+            thread.join()
+
+
+def test_model_lookups_refuse_handles_as_the_calls_do():
+    with contract_model() as model:
+        for lookup in (model.calls, model.peer_target_names):
+            with pytest.raises(ValueError, match="does not fit this platform's sockets"):
+                lookup(2**40)
+        with pytest.raises(ValueError, match="does not fit this platform's sockets"):
+            wsapeer.set_peer_target_name(2**40, "host/x")

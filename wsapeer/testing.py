@@ -73,9 +73,17 @@ def _read_records() -> List[ModelRecord]:
     for index in range(lib.wsapeer_model_record_count()):
         if lib.wsapeer_model_record_get(index, head, ffi.NULL, 0):
             break  # reset under us
-        data = ffi.new("uint8_t[]", head.size)
-        if lib.wsapeer_model_record_get(index, head, data, head.size):
-            break
+        # Another thread may replace the record at this index between the two
+        # calls: only the second (one locked copy) is trusted, and a record
+        # larger than the buffer is read again rather than read past it.
+        while True:
+            cap = head.size
+            data = ffi.new("uint8_t[]", cap)
+            if lib.wsapeer_model_record_get(index, head, data, cap):
+                return out  # reset under us
+            if head.size <= cap:
+                break
+            ffi.buffer(data, cap)[:] = bytes(cap)  # a partial copy of settings: wiped too
         view = ffi.buffer(data, head.size)
         out.append(
             ModelRecord(

@@ -849,7 +849,7 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
     const uint8_t *p = (const uint8_t *)ptn;
     socket_facts facts;
     uint32_t protocol, declared, family;
-    size_t name_bytes;
+    uint64_t name_bytes; /* 2 x declared would overflow a 32-bit size_t */
     int err = check_socket(sock, &facts);
 
     if (err)
@@ -864,8 +864,8 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
         return WSAPEER_WSAEINVAL;
     declared = get_le32(p + PTN_NAME_LEN);
     /* Code units for DEFAULT/IPSEC, bytes for IPSEC2 (facts file). */
-    name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (size_t)declared : 2 * (size_t)declared;
-    if (len - offsetof(wp_peer_target_name, AllStrings) < name_bytes)
+    name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (uint64_t)declared : 2 * (uint64_t)declared;
+    if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) < name_bytes)
         return WSAPEER_WSAEMSGSIZE;
     family = get_le16(p + PTN_ADDRESS);
     if (family != 0 && family != WP_AF_INET && family != WP_AF_INET6)

@@ -139,8 +139,8 @@ MUTANTS = [
     ),
     Mutant(
         "model-name-one-short", "src/model/model.c",
-        "    if (len - offsetof(wp_peer_target_name, AllStrings) < name_bytes)",
-        "    if (len - offsetof(wp_peer_target_name, AllStrings) + 2 < name_bytes)",
+        "    if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) < name_bytes)",
+        "    if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) + 2 < name_bytes)",
         "the model accepts a buffer one code unit shorter than the name it declares",
     ),
     # ---- never a silent success ----------------------------------------------------
@@ -249,9 +249,9 @@ MUTANTS = [
     ),
     Mutant(
         "model-ipsec2-length-in-units", "src/model/model.c",
-        "    name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (size_t)declared"
-        " : 2 * (size_t)declared;",
-        "    name_bytes = 2 * (size_t)declared;",
+        "    name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (uint64_t)declared"
+        " : 2 * (uint64_t)declared;",
+        "    name_bytes = 2 * (uint64_t)declared;",
         "the model reads an IPSEC2 StringLen as code units",
     ),
     Mutant(
