@@ -69,7 +69,7 @@ class ModelRecord(NamedTuple):
 
 def _read_records() -> List[ModelRecord]:
     head = ffi.new("wsapeer_model_record *")
-    out = []
+    out: List[ModelRecord] = []
     for index in range(lib.wsapeer_model_record_count()):
         if lib.wsapeer_model_record_get(index, head, ffi.NULL, 0):
             break  # reset under us
