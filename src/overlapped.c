@@ -111,6 +111,25 @@ static int batch_arguments(size_t n, const int *functions, size_t n_functions,
     return WSAPEER_OK;
 }
 
+/* The call an operation or a batch item makes, through the seam: info and
+ * info_len only for a query, overlapped and routine NULL for a synchronous
+ * call. One dispatch for every path. */
+static int fw_call(int function, uint64_t sock, const void *input, size_t size, void *info,
+                   uint32_t *info_len, void *overlapped, void *routine)
+{
+    switch (function) {
+    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
+        return wsapeer_fw_set_peer_target_name(sock, input, size, overlapped, routine);
+    case WSAPEER_CALL_SET_SOCKET_SECURITY:
+        return wsapeer_fw_set_socket_security(sock, input, size, overlapped, routine);
+    case WSAPEER_CALL_DELETE_PEER_TARGET_NAME:
+        return wsapeer_fw_delete_peer_target_name(sock, input, size, overlapped, routine);
+    default:
+        return wsapeer_fw_query_socket_security(sock, input, size, info, info_len, overlapped,
+                                                routine);
+    }
+}
+
 #ifdef _WIN32
 
 #include "batch_block.h"
@@ -462,19 +481,8 @@ static void CALLBACK op_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DW
 static int issue(wsapeer_op *op)
 {
     void *routine = op->mode == WSAPEER_OP_ROUTINE ? (void *)op_routine : NULL;
-
-    switch (op->function) {
-    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
-        return wsapeer_fw_set_peer_target_name(op->sock, op->input, op->size, &op->ov, routine);
-    case WSAPEER_CALL_SET_SOCKET_SECURITY:
-        return wsapeer_fw_set_socket_security(op->sock, op->input, op->size, &op->ov, routine);
-    case WSAPEER_CALL_DELETE_PEER_TARGET_NAME:
-        return wsapeer_fw_delete_peer_target_name(op->sock, op->input, op->size, &op->ov,
-                                                  routine);
-    default:
-        return wsapeer_fw_query_socket_security(op->sock, op->input, op->size, op->info_buffer,
-                                                &op->info_len, &op->ov, routine);
-    }
+    return fw_call(op->function, op->sock, op->input, op->size, op->info_buffer, &op->info_len,
+                   &op->ov, routine);
 }
 
 int wsapeer_op_start(wsapeer_op *op)
@@ -680,19 +688,6 @@ static size_t batch_layout(size_t n, const wsapeer_buffer *const *inputs, size_t
     return layout.overflow ? 0 : layout.used;
 }
 
-static int batch_issue(int function, uint64_t sock, const void *input, size_t size,
-                       WSAOVERLAPPED *ov)
-{
-    switch (function) {
-    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
-        return wsapeer_fw_set_peer_target_name(sock, input, size, ov, NULL);
-    case WSAPEER_CALL_SET_SOCKET_SECURITY:
-        return wsapeer_fw_set_socket_security(sock, input, size, ov, NULL);
-    default:
-        return wsapeer_fw_delete_peer_target_name(sock, input, size, ov, NULL);
-    }
-}
-
 /* Collects finished slots; returns how many are still in flight. */
 static size_t batch_collect(batch_slot *slots, size_t n, const uint64_t *socks, size_t n_socks,
                             int *results)
@@ -807,8 +802,8 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
         /* One shared event, low bit set: no packets, one handle per batch. */
         slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);
         slots[i].ov.Internal = WSAPEER_STATUS_PENDING; /* until Windows writes the outcome */
-        rc = batch_issue(NTH(functions, n_functions, i), NTH(socks, n_socks, i), at, size,
-                         &slots[i].ov);
+        rc = fw_call(NTH(functions, n_functions, i), NTH(socks, n_socks, i), at, size, NULL,
+                     NULL, &slots[i].ov, NULL);
         if (i == 0 && rc == WSAPEER_E_UNSUPPORTED) {
             /* No Fwpuclnt answers: nothing was issued, and the caller hears
              * so once rather than per item. */
@@ -909,17 +904,11 @@ wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_
 static int call(int function, uint64_t sock, const void *input, size_t size,
                 wsapeer_query_info *info)
 {
-    switch (function) {
-    case WSAPEER_CALL_SET_PEER_TARGET_NAME:
-        return wsapeer_set_peer_target_name(sock, input, size);
-    case WSAPEER_CALL_SET_SOCKET_SECURITY:
-        return wsapeer_set_socket_security(sock, input, size);
-    case WSAPEER_CALL_DELETE_PEER_TARGET_NAME:
-        return wsapeer_delete_peer_target_name(sock, input, size);
-    default:
+    /* A query takes the one-shot path: it probes the size and parses the answer. */
+    if (function == WSAPEER_CALL_QUERY_SOCKET_SECURITY)
         return wsapeer_query_socket_security(sock, input, size,
                                              size >= WSAPEER_QUERY_TEMPLATE_IPSEC2_SIZE, info);
-    }
+    return fw_call(function, sock, input, size, NULL, NULL, NULL, NULL);
 }
 
 int wsapeer_op_start(wsapeer_op *op)
