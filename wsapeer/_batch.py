@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import operator
 import sys
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Iterable, List, Optional, Tuple, Union
 
 from . import _calls, _errors
 from ._overlapped import _milliseconds
@@ -27,20 +27,20 @@ _PTN = _calls.SET_PEER_TARGET_NAME
 _SETTINGS = _calls.SET_SOCKET_SECURITY
 
 
-def _item_error(index: int, target: object, sock: object) -> Optional[Exception]:
-    """Why item index cannot be issued (its slot's exception), or None."""
+def _item_handle(index: int, target: object, sock: object) -> Union[int, Exception]:
+    """Item index's handle, or why it cannot be issued (its slot's exception)."""
     if type(target) not in _TARGET_KINDS:
         return TypeError(
             f"items[{index}]: target must be a PeerTargetName, SecuritySettings or "
             f"IPsecSettings, not {type(target).__name__}"
         )
     try:
-        handle_of(sock)
+        handle = handle_of(sock)
         if type(target) is PeerTargetName and target._family:
             check_peer_family(sock, target._peer)
     except (TypeError, ValueError) as exc:
         return type(exc)(f"items[{index}]: {exc}")
-    return None
+    return handle
 
 
 def _columns(socks: List[Any], targets: List[Target]) -> Optional[Tuple[List[int], List[int]]]:
@@ -124,14 +124,14 @@ def apply_many(
         handles, functions = columns
         issued: Optional[List[int]] = None
     else:  # some items cannot be issued: each says why in its slot
-        issued = []
+        issued, handles = [], []
         for index, (sock, target) in enumerate(zip(socks, targets)):
-            error = _item_error(index, target, sock)
-            if error is None:
-                issued.append(index)
+            handle = _item_handle(index, target, sock)
+            if isinstance(handle, Exception):
+                results[index] = handle
             else:
-                results[index] = error
-        handles = [handle_of(socks[i]) for i in issued]
+                issued.append(index)
+                handles.append(handle)
         functions = [_PTN if type(targets[i]) is PeerTargetName else _SETTINGS for i in issued]
         targets = [targets[i] for i in issued]
     if targets:

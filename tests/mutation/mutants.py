@@ -292,8 +292,8 @@ MUTANTS = [
     ),
     Mutant(
         "batch-item-error-aborts-all", "wsapeer/_batch.py",
-        "                results[index] = error",
-        "                raise error",
+        "                results[index] = handle",
+        "                raise handle",
         "one closed socket in a batch stops every other item from being issued",
         tests=("tests/test_overlapped.py",),
     ),
