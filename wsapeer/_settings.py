@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any, Optional, Tuple, Union
 
@@ -20,7 +19,7 @@ from ._enums import (
 from ._immutable import Marshalled
 from ._overlapped import Operation, start
 from ._socket import SocketLike, handle_of
-from ._strings import encode_utf16
+from ._strings import encode_utf16, utf16_units
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
 
@@ -105,35 +104,11 @@ def _credential(value: object, what: str) -> bytes:
     return encode_utf16(value, what, lib.WSAPEER_MAX_STRING_BYTES // 2)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
 def _password_units(value: object) -> int:
-    """The password's length in UTF-16 code units, checked as encode_utf16 checks
-    a string, but without making any copy of it (a bytes object holding the
-    password would stay in Python's memory, unwiped, after it is freed)."""
+    """The password's length in UTF-16 code units, checked with no copy of it."""
     if value is None:
         return 0
-    if not isinstance(value, str):
-        raise TypeError(f"password must be a str, not {type(value).__name__}")
-    nul = value.find("\0")
-    if nul >= 0:
-        raise ValueError(f"password contains a NUL character at index {nul}")
-    lone = _SURROGATE.search(value)
-    if lone is not None:
-        raise ValueError(
-            f"password contains a lone surrogate at index {lone.start()}; it cannot be written "
-            "as UTF-16"
-        )
-    units = len(value) + len(_ASTRAL.findall(value))
-    limit = lib.WSAPEER_MAX_STRING_BYTES // 2
-    if units > limit:
-        raise ValueError(
-            f"password is {units} UTF-16 code units long; the most a UNICODE_STRING holds "
-            f"is {limit}"
-        )
-    return units
+    return utf16_units(value, "password", lib.WSAPEER_MAX_STRING_BYTES // 2)
 
 
 def _password_buffer(value: Optional[str], units: int) -> Any:

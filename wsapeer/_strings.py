@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 _utf16 = codecs.utf_16_le_encode  # four times faster than str.encode("utf-16-le")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, always a lone one
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
 
 
-def encode_utf16(value: object, what: str, max_units: int) -> bytes:
-    """UTF-16LE without terminator; TypeError/ValueError that never quote the value
-    (it may be a password)."""
+def utf16_units(value: object, what: str, max_units: int) -> int:
+    """value's length in UTF-16 code units, checked for what a UNICODE_STRING
+    cannot hold, without making any copy of value (it may be a password, and a
+    bytes object holding one would stay in Python's memory after it is freed).
+    TypeError/ValueError never quote the value."""
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
-    if "\0" in value:
-        raise ValueError(f"{what} contains a NUL character at index {value.index(chr(0))}")
-    try:
-        encoded: bytes = _utf16(value)[0]
-    except UnicodeEncodeError as exc:
+    nul = value.find("\0")
+    if nul >= 0:
+        raise ValueError(f"{what} contains a NUL character at index {nul}")
+    lone = _SURROGATE.search(value)
+    if lone is not None:
         raise ValueError(
-            f"{what} contains a lone surrogate at index {exc.start}; it cannot be written as UTF-16"
-        ) from None
-    units = len(encoded) // 2
+            f"{what} contains a lone surrogate at index {lone.start()}; it cannot be written "
+            "as UTF-16"
+        )
+    units = len(value) + len(_ASTRAL.findall(value))
     if units > max_units:
         raise ValueError(
             f"{what} is {units} UTF-16 code units long; the most a UNICODE_STRING holds "
             f"is {max_units}"
         )
+    return units
+
+
+def encode_utf16(value: object, what: str, max_units: int) -> bytes:
+    """UTF-16LE without terminator, checked as utf16_units checks it."""
+    utf16_units(value, what, max_units)
+    encoded: bytes = _utf16(value)[0]  # type: ignore[arg-type]
     return encoded
