@@ -34,19 +34,7 @@ _Static_assert(sizeof(wsapeer_batch_slot) == X64_SLOT, "the slot size this test 
 _Static_assert(sizeof(wsapeer_batch_head) == X64_HEAD, "the head size this test plays is x64's");
 #endif
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 /* One part of a block: count items of size bytes. */
 typedef struct {
