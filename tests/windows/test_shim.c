@@ -1727,6 +1727,62 @@ static DWORD WINAPI close_then_complete(LPVOID sock)
 /* The outcome is Windows' own (OVERLAPPED.Internal), whatever became of the
  * socket: after the application closed it, WSAGetOverlappedResult answers
  * WSAENOTSOCK (Wine's does, as Windows' documents). */
+/* Issue 14: closing a socket with an operation in flight aborts it, as
+ * Windows does (closesocket cancels the socket's pending I/O): done with
+ * WSA_OPERATION_ABORTED without anyone completing it, and a later completion
+ * request finds nothing left on that socket. */
+static void test_pending_aborted_by_close(void)
+{
+    size_t size;
+    uint8_t *buf = udp_target(509, &size);
+    SOCKET s, kept;
+    wsapeer_op *op, *other;
+    int mode;
+
+    dll.reset();
+    dll.set_completion(WSAPEER_MODEL_PEND);
+    for (mode = WSAPEER_OP_EVENT; mode <= WSAPEER_OP_ROUTINE; mode++) {
+        s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+        kept = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+        op = wsapeer_op_new(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)s, buf, size, mode);
+        other = wsapeer_op_new(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)kept, buf, size,
+                               mode);
+        CHECK(op && other && wsapeer_op_start(op) == WSAPEER_WSA_IO_PENDING &&
+                  wsapeer_op_start(other) == WSAPEER_WSA_IO_PENDING,
+              "close aborts: both pending (mode %d)", mode);
+        closesocket(s);
+        CHECK(wsapeer_op_wait(op, 2000) == 1 &&
+                  wsapeer_op_result(op) == WSAPEER_WSA_OPERATION_ABORTED,
+              "close aborts: done with WSA_OPERATION_ABORTED by the close alone (mode %d, "
+              "result %d)",
+              mode, wsapeer_op_result(op));
+        CHECK(dll.pending_count() == 1 && !wsapeer_op_done(other),
+              "close aborts: only the closed socket's operation (mode %d)", mode);
+        CHECK(dll.complete_pending(10) == 1 && wsapeer_op_wait(other, 1000) == 1 &&
+                  wsapeer_op_result(other) == 0,
+              "close aborts: the open socket's operation completes as before (mode %d)", mode);
+        wsapeer_op_release(op);
+        wsapeer_op_release(other);
+        closesocket(kept);
+    }
+    /* Closed between the call and a completion the test asks for: aborted
+     * all the same, never a success on a socket that is gone. */
+    s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    op = wsapeer_op_new(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)s, buf, size,
+                        WSAPEER_OP_EVENT);
+    CHECK(op && wsapeer_op_start(op) == WSAPEER_WSA_IO_PENDING, "close aborts: pending again");
+    closesocket(s);
+    dll.complete_pending(10);
+    CHECK(wsapeer_op_wait(op, 2000) == 1 &&
+              wsapeer_op_result(op) == WSAPEER_WSA_OPERATION_ABORTED,
+          "close aborts: a completion asked for after the close is an abort (result %d)",
+          wsapeer_op_result(op));
+    wsapeer_op_release(op);
+    CHECK(wsapeer_op_live() == 0 && dll.pending_count() == 0, "close aborts: nothing left");
+    dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+    free(buf);
+}
+
 static void test_outcome_after_close(void)
 {
     SOCKET listener, client, server, s;
@@ -2240,6 +2296,7 @@ int main(void)
     test_op_orphaned();
     test_batch_orphaned();
     test_outcome_after_close();
+    test_pending_aborted_by_close();
     test_op_query_length();
     test_op_publish_stress();
     test_op_done_at_once();
