@@ -67,6 +67,17 @@ class ModelRecord(NamedTuple):
         )
 
 
+def _ident(handle: int) -> Optional[int]:
+    """What the model keys a socket by, besides its handle: the inode on POSIX
+    (0 on Windows); None when the handle is closed."""
+    if sys.platform == "win32":
+        return 0
+    try:
+        return os.fstat(handle).st_ino
+    except OSError:
+        return None
+
+
 def _read_records() -> List[ModelRecord]:
     head = ffi.new("wsapeer_model_record *")
     out: List[ModelRecord] = []
@@ -120,15 +131,14 @@ class ContractModel:
         ]
 
     def _of(self, sock: SocketLike) -> List[ModelRecord]:
-        """The records of this socket, not of an earlier one with the same handle."""
+        """The records of this socket, whichever descriptor of it a call used
+        (POSIX: its inode; Windows: its handle), and not of an earlier socket
+        that had the same handle."""
         handle = handle_of(sock)
-        try:
-            ident = os.fstat(handle).st_ino if sys.platform != "win32" else 0
-        except OSError:
-            ident = None
-        return [
-            r for r in self.records if r.handle == handle and (ident is None or r.ident == ident)
-        ]
+        ident = _ident(handle)
+        if ident:
+            return [r for r in self.records if r.ident == ident]
+        return [r for r in self.records if r.handle == handle and (ident is None or not r.ident)]
 
     def calls(self, sock: Optional[SocketLike] = None) -> List[str]:
         """The functions accepted, oldest first (for sock only, if given): to check

@@ -41,19 +41,6 @@ static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
 #  define UNLOCK() pthread_mutex_unlock(&model_lock)
 #endif
 
-/* ---- records ---------------------------------------------------------- */
-
-typedef struct {
-    wsapeer_model_record head;
-    uint8_t *bytes;
-} record;
-
-static record *records;
-static size_t record_count, record_cap;
-static uint64_t next_sequence = 1;
-
-#define NO_KEY ((size_t)-1) /* never replaces: every call is kept, in order */
-
 static uint64_t current_thread(void)
 {
 #ifdef _WIN32
@@ -67,89 +54,279 @@ static uint64_t current_thread(void)
 #endif
 }
 
-static int same_key(const record *r, int function, uint64_t sock, uint64_t ident,
-                    const uint8_t *bytes, size_t size, size_t key_offset, size_t key_size)
+static int is_zero_bytes(const void *p, size_t n)
 {
-    if (r->head.function != function || r->head.sock != sock || r->head.ident != ident)
-        return 0;
-    if (key_size == 0)
-        return 1;
-    return r->head.size >= key_offset + key_size && size >= key_offset + key_size &&
-           memcmp(r->bytes + key_offset, bytes + key_offset, key_size) == 0;
-}
-
-/* Records may hold settings, passwords included: zeroed before they go. */
-static void free_record_bytes(record *r)
-{
-    wsapeer_secure_zero(r->bytes, r->head.size);
-    free(r->bytes);
-}
-
-static void drop_record(size_t i)
-{
-    free_record_bytes(&records[i]);
-    memmove(&records[i], &records[i + 1], (record_count - i - 1) * sizeof *records);
-    record_count--;
-}
-
-/* Stores a copy of what was accepted; a later call for the same socket,
- * function and key bytes replaces the earlier one. Lock held. */
-static int remember(int function, uint64_t sock, uint64_t ident, const void *data, size_t size,
-                    size_t key_offset, size_t key_size)
-{
-    const uint8_t *bytes = (const uint8_t *)data;
-    uint8_t *copy = (uint8_t *)malloc(size ? size : 1);
+    const uint8_t *b = (const uint8_t *)p;
     size_t i;
+    for (i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
 
-    if (copy == NULL)
-        return -1;
-    if (size)
-        memcpy(copy, bytes, size);
-    if (key_offset != NO_KEY) {
-        for (i = 0; i < record_count; i++) {
-            if (same_key(&records[i], function, sock, ident, bytes, size, key_offset, key_size)) {
-                drop_record(i);
-                break;
-            }
-        }
-    }
-    if (record_count == record_cap) {
-        size_t cap = record_cap ? 2 * record_cap : 16;
-        record *grown = (record *)realloc(records, cap * sizeof *grown);
-        if (grown == NULL) {
-            wsapeer_secure_zero(copy, size); /* it may hold settings, a password */
-            free(copy);
+/* ---- an index: open addressing, linear probing ------------------------- */
+
+/* Records, sockets and tokens are found through these, so that a call costs
+ * the same with 10^5 of them as with 10 (issue 14). */
+typedef struct {
+    uint64_t hash;
+    void *item; /* NULL: empty */
+} slot;
+
+typedef struct {
+    slot *slots;
+    size_t cap, count; /* cap: 0 or a power of two */
+} table;
+
+typedef int (*matches_fn)(const void *item, const void *key);
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+    size_t i;
+    h ^= 0xcbf29ce484222325ULL;
+    for (i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return mix64(h);
+}
+
+static void *table_find(const table *t, uint64_t hash, matches_fn matches, const void *key)
+{
+    size_t mask, i;
+    if (t->cap == 0)
+        return NULL;
+    mask = t->cap - 1;
+    for (i = (size_t)hash & mask; t->slots[i].item != NULL; i = (i + 1) & mask)
+        if (t->slots[i].hash == hash && matches(t->slots[i].item, key))
+            return t->slots[i].item;
+    return NULL;
+}
+
+static void put_slot(slot *slots, size_t cap, uint64_t hash, void *item)
+{
+    size_t i;
+    for (i = (size_t)hash & (cap - 1); slots[i].item != NULL; i = (i + 1) & (cap - 1))
+        ;
+    slots[i].hash = hash;
+    slots[i].item = item;
+}
+
+/* Adds item (never already in t): 0, or -1 out of memory. */
+static int table_put(table *t, uint64_t hash, void *item)
+{
+    if (2 * (t->count + 1) > t->cap) { /* at most half full */
+        size_t cap = t->cap ? 2 * t->cap : 16, i;
+        slot *grown;
+        if (cap > ((size_t)-1) / sizeof *grown / 2)
             return -1;
-        }
-        records = grown;
-        record_cap = cap;
+        grown = (slot *)calloc(cap, sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        for (i = 0; i < t->cap; i++)
+            if (t->slots[i].item != NULL)
+                put_slot(grown, cap, t->slots[i].hash, t->slots[i].item);
+        free(t->slots);
+        t->slots = grown;
+        t->cap = cap;
     }
-    records[record_count].head.sequence = next_sequence++;
-    records[record_count].head.sock = sock;
-    records[record_count].head.function = function;
-    records[record_count].head.thread = current_thread();
-    records[record_count].head.size = size;
-    records[record_count].head.ident = ident;
-    records[record_count].bytes = copy;
-    record_count++;
+    put_slot(t->slots, t->cap, hash, item);
+    t->count++;
     return 0;
 }
 
-static const record *find_record(int function, uint64_t sock, uint64_t ident)
+/* Removes item, shifting back the entries after it so that no lookup stops
+ * early at the hole. */
+static void table_remove(table *t, uint64_t hash, const void *item)
 {
-    size_t i;
-    for (i = 0; i < record_count; i++)
-        if (records[i].head.function == function && records[i].head.sock == sock &&
-            records[i].head.ident == ident)
-            return &records[i];
-    return NULL;
+    size_t mask, i, j;
+    if (t->cap == 0)
+        return;
+    mask = t->cap - 1;
+    for (i = (size_t)hash & mask; t->slots[i].item != item; i = (i + 1) & mask)
+        if (t->slots[i].item == NULL)
+            return;
+    for (j = (i + 1) & mask; t->slots[j].item != NULL; j = (j + 1) & mask) {
+        size_t home = (size_t)t->slots[j].hash & mask;
+        /* Moves j into the hole at i unless its home lies cyclically in (i, j]. */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].item = NULL;
+    t->count--;
+}
+
+static void table_clear(table *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = t->count = 0;
+}
+
+/* ---- sockets, records -------------------------------------------------- */
+
+/* What the model knows of one socket. On POSIX a socket is its inode, shared
+ * by every descriptor of it (dup, fromfd, fork); on Windows, where a socket
+ * has no identity beyond its handle, it is the handle. */
+typedef struct sock_state {
+    uint64_t handle, ident; /* the key: handle 0 on POSIX when the inode is known */
+    uint64_t sock;          /* the handle last used for it */
+    struct record *security; /* its WSASetSocketSecurity, or NULL */
+    /* A connection first seen connected: whether the listener that accepted
+     * it was secured, decided then and kept (issue 14). */
+    int inherited;
+    int listener_candidate;
+} sock_state;
+
+typedef struct record {
+    wsapeer_model_record head;
+    uint8_t *bytes;
+    size_t slot;       /* where it sits in the log */
+    sock_state *state; /* NULL for WSARevertImpersonation */
+    int named;         /* a peer target name in the name index */
+} record;
+
+/* Every accepted call, oldest first; a dropped record leaves a NULL until the
+ * log is compacted. */
+static record **log_entries;
+static size_t log_len, log_cap, log_dead;
+static uint64_t next_sequence = 1;
+
+static table states;        /* sock_state, by socket */
+static table names;         /* record of a peer target name, by socket and peer */
+static sock_state **candidates; /* secured stream sockets that may listen */
+static size_t candidate_count, candidate_cap;
+
+typedef struct {
+    uint64_t handle, ident;
+} state_key;
+
+static uint64_t hash_state(uint64_t handle, uint64_t ident)
+{
+    return mix64(handle * 0x9e3779b97f4a7c15ULL ^ mix64(ident));
+}
+
+static int state_matches(const void *item, const void *key)
+{
+    const sock_state *s = (const sock_state *)item;
+    const state_key *k = (const state_key *)key;
+    return s->handle == k->handle && s->ident == k->ident;
+}
+
+typedef struct {
+    const sock_state *state;
+    const uint8_t *address; /* ADDRESS_SIZE bytes */
+} name_key;
+
+static uint64_t hash_name(const sock_state *state, const uint8_t *address)
+{
+    return hash_bytes(mix64((uint64_t)(uintptr_t)state), address, ADDRESS_SIZE);
+}
+
+static int name_matches(const void *item, const void *key)
+{
+    const record *r = (const record *)item;
+    const name_key *k = (const name_key *)key;
+    return r->state == k->state && memcmp(r->bytes + PTN_ADDRESS, k->address, ADDRESS_SIZE) == 0;
+}
+
+static record *find_name(const sock_state *state, const uint8_t *address)
+{
+    name_key key;
+    key.state = state;
+    key.address = address;
+    return (record *)table_find(&names, hash_name(state, address), name_matches, &key);
+}
+
+static void compact_log(void)
+{
+    size_t i, j = 0;
+    for (i = 0; i < log_len; i++) {
+        if (log_entries[i] != NULL) {
+            log_entries[j] = log_entries[i];
+            log_entries[j]->slot = j;
+            j++;
+        }
+    }
+    log_len = j;
+    log_dead = 0;
+}
+
+/* Records may hold settings, passwords included: zeroed before they go. */
+static void free_record(record *r)
+{
+    wsapeer_secure_zero(r->bytes, r->head.size);
+    free(r->bytes);
+    free(r);
+}
+
+/* Lock held. */
+static void drop_record(record *r)
+{
+    if (r->named)
+        table_remove(&names, hash_name(r->state, r->bytes + PTN_ADDRESS), r);
+    if (r->state != NULL && r->state->security == r)
+        r->state->security = NULL;
+    log_entries[r->slot] = NULL;
+    log_dead++;
+    free_record(r);
+}
+
+/* Appends a copy of what was accepted to the log. Lock held; NULL when out
+ * of memory (nothing changed then). */
+static record *remember(int function, uint64_t sock, sock_state *state, uint64_t ident,
+                        const void *data, size_t size)
+{
+    record *r;
+    if (log_dead > 64 && log_dead > log_len / 2)
+        compact_log(); /* amortised: at most one pass per dropped half */
+    if (log_len == log_cap) {
+        size_t cap = log_cap ? 2 * log_cap : 64;
+        record **grown;
+        if (cap > ((size_t)-1) / sizeof *grown)
+            return NULL;
+        grown = (record **)realloc(log_entries, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        log_entries = grown;
+        log_cap = cap;
+    }
+    r = (record *)calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->bytes = (uint8_t *)malloc(size ? size : 1);
+    if (r->bytes == NULL) {
+        free(r);
+        return NULL;
+    }
+    if (size)
+        memcpy(r->bytes, data, size);
+    r->head.sequence = next_sequence++;
+    r->head.sock = sock;
+    r->head.function = function;
+    r->head.thread = current_thread();
+    r->head.size = size;
+    r->head.ident = ident;
+    r->state = state;
+    r->slot = log_len;
+    log_entries[log_len++] = r;
+    return r;
 }
 
 size_t wsapeer_model_record_count(void)
 {
     size_t n;
     LOCK();
-    n = record_count;
+    n = log_len - log_dead;
     UNLOCK();
     return n;
 }
@@ -162,12 +339,14 @@ int wsapeer_model_record_get(size_t index, wsapeer_model_record *out, uint8_t *b
     if (out == NULL || (buf == NULL && cap != 0))
         return WSAPEER_E_ARGUMENT;
     LOCK();
-    if (index >= record_count) {
+    if (log_dead)
+        compact_log(); /* index counts live records only */
+    if (index >= log_len) {
         status = WSAPEER_E_ARGUMENT;
     } else {
-        *out = records[index].head;
+        *out = log_entries[index]->head;
         if (buf != NULL)
-            memcpy(buf, records[index].bytes, cap < out->size ? cap : out->size);
+            memcpy(buf, log_entries[index]->bytes, cap < out->size ? cap : out->size);
     }
     UNLOCK();
     return status;
@@ -181,6 +360,12 @@ typedef struct {
     int connected;
     int bound;
     uint64_t ident;
+    int exclusive; /* Windows: SO_EXCLUSIVEADDRUSE, which a secured socket has */
+#ifdef _WIN32
+    SOCKADDR_STORAGE local;
+#else
+    struct sockaddr_storage local;
+#endif
 } socket_facts;
 
 static int inspect_socket(uint64_t sock, socket_facts *facts)
@@ -191,6 +376,7 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     int len = (int)sizeof info;
     SOCKADDR_STORAGE name;
     int name_len = (int)sizeof name;
+    BOOL exclusive = FALSE;
 
     if (sock != (uint64_t)s || s == INVALID_SOCKET)
         return WSAPEER_WSAENOTSOCK;
@@ -201,103 +387,213 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     facts->family = info.iAddressFamily;
     facts->stream = info.iSocketType == SOCK_STREAM ? 1 : info.iSocketType == SOCK_DGRAM ? 0 : -1;
     facts->connected = getpeername(s, (struct sockaddr *)&name, &name_len) == 0;
-    name_len = (int)sizeof name;
+    memset(&facts->local, 0, sizeof facts->local);
+    name_len = (int)sizeof facts->local;
     /* Winsock refuses getsockname on a socket that was never bound. */
-    facts->bound = getsockname(s, (struct sockaddr *)&name, &name_len) == 0;
+    facts->bound = getsockname(s, (struct sockaddr *)&facts->local, &name_len) == 0;
     facts->ident = 0; /* Windows gives a socket no identity beyond its handle */
+    len = (int)sizeof exclusive;
+    facts->exclusive =
+        getsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (char *)&exclusive, &len) == 0 &&
+        exclusive;
 #else
     int fd = (int)sock, type = 0;
     socklen_t len = sizeof type;
     struct sockaddr_storage name;
-    socklen_t name_len = sizeof name;
+    socklen_t name_len = sizeof facts->local;
     struct stat st;
 
     if (sock > 0x7FFFFFFF)
         return WSAPEER_WSAENOTSOCK;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
         return WSAPEER_WSAENOTSOCK; /* ENOTSOCK or EBADF: not a socket either way */
-    memset(&name, 0, sizeof name);
-    if (getsockname(fd, (struct sockaddr *)&name, &name_len) != 0)
+    memset(&facts->local, 0, sizeof facts->local);
+    if (getsockname(fd, (struct sockaddr *)&facts->local, &name_len) != 0)
         return WSAPEER_WSAENOTSOCK;
-    facts->family = name.ss_family == AF_INET ? WP_AF_INET
-                  : name.ss_family == AF_INET6 ? WP_AF_INET6 : -1;
+    facts->family = facts->local.ss_family == AF_INET    ? WP_AF_INET
+                  : facts->local.ss_family == AF_INET6 ? WP_AF_INET6
+                                                       : -1;
     facts->stream = type == SOCK_STREAM ? 1 : type == SOCK_DGRAM ? 0 : -1;
     /* An unbound socket reports port 0; bind, even to port 0, assigns one. */
-    facts->bound = (name.ss_family == AF_INET &&
-                    ((struct sockaddr_in *)&name)->sin_port != 0) ||
-                   (name.ss_family == AF_INET6 &&
-                    ((struct sockaddr_in6 *)&name)->sin6_port != 0);
+    facts->bound = (facts->local.ss_family == AF_INET &&
+                    ((struct sockaddr_in *)&facts->local)->sin_port != 0) ||
+                   (facts->local.ss_family == AF_INET6 &&
+                    ((struct sockaddr_in6 *)&facts->local)->sin6_port != 0);
     name_len = sizeof name;
     facts->connected = getpeername(fd, (struct sockaddr *)&name, &name_len) == 0;
-    /* Descriptors are reused at once; the inode is not while the socket lives. */
+    /* Descriptors are reused at once; the inode is not while the socket lives,
+     * and every descriptor of one socket shares it. */
     facts->ident = fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+    facts->exclusive = 0;
 #endif
     return 0;
 }
 
-/* The local port of a socket in host order, 0 if unbound or unknown. */
-static unsigned local_port(uint64_t sock)
-{
-#ifdef _WIN32
-    SOCKADDR_STORAGE name;
-    int len = (int)sizeof name;
-    if (getsockname((SOCKET)sock, (struct sockaddr *)&name, &len) != 0)
-        return 0;
-#else
-    struct sockaddr_storage name;
-    socklen_t len = sizeof name;
-    if (getsockname((int)sock, (struct sockaddr *)&name, &len) != 0)
-        return 0;
-#endif
-    if (name.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&name)->sin_port);
-    if (name.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&name)->sin6_port);
-    return 0;
-}
-
-static void drop_record(size_t i);
-
-/* Windows gives a socket no identity beyond its handle, which the next socket
- * may reuse. A secured socket carries SO_EXCLUSIVEADDRUSE; a handle with a
- * security record but without the option is a new socket, and the records
- * of the old one are dropped. */
-static void forget_reused_handle(uint64_t sock)
-{
-#ifdef _WIN32
-    BOOL exclusive = FALSE;
-    int len = (int)sizeof exclusive;
-    size_t i;
-    int stale = 0;
-    if (getsockopt((SOCKET)sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (char *)&exclusive, &len) != 0)
-        return;
-    LOCK();
-    for (i = 0; i < record_count; i++)
-        if (records[i].head.sock == sock &&
-            records[i].head.function == WSAPEER_CALL_SET_SOCKET_SECURITY && !exclusive)
-            stale = 1;
-    for (i = record_count; stale && i-- > 0;)
-        if (records[i].head.sock == sock)
-            drop_record(i);
-    UNLOCK();
-#else
-    (void)sock; /* the inode in socket_facts.ident tells sockets apart */
-#endif
-}
-
-/* The checks every call of the family documents. */
+/* The checks every call of the family documents. Source: each function's
+ * reference page lists WSAENOTSOCK ("The descriptor is not a socket"); the
+ * secure socket extensions are for TCP and UDP over IPv4 and IPv6 (the
+ * pages' WSAEAFNOSUPPORT row). Not a stream or datagram socket: assumed
+ * WSAEINVAL, the pages' code for an invalid argument. */
 static int check_socket(uint64_t sock, socket_facts *facts)
 {
     int err = inspect_socket(sock, facts);
     if (err)
         return err;
-    forget_reused_handle(sock);
     if (facts->family != WP_AF_INET && facts->family != WP_AF_INET6)
         return WSAPEER_WSAEAFNOSUPPORT;
     if (facts->stream < 0)
         return WSAPEER_WSAEINVAL;
     return 0;
 }
+
+#ifdef _WIN32
+static void forget_state(sock_state *state);
+#endif
+
+static int is_listening(uint64_t sock)
+{
+    int on = 0;
+#ifdef _WIN32
+    int len = (int)sizeof on;
+    return getsockopt((SOCKET)sock, SOL_SOCKET, SO_ACCEPTCONN, (char *)&on, &len) == 0 && on;
+#else
+    socklen_t len = sizeof on;
+    return getsockopt((int)sock, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+#endif
+}
+
+/* Whether another socket may share a listener's address (then which one
+ * accepted a connection cannot be told from addresses). */
+static int shares_its_port(uint64_t sock)
+{
+#if !defined(_WIN32) && defined(SO_REUSEPORT)
+    int on = 0;
+    socklen_t len = sizeof on;
+    return getsockopt((int)sock, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 && on;
+#else
+    (void)sock; /* Windows: a secured socket's port is exclusive (SO_EXCLUSIVEADDRUSE) */
+    return 0;
+#endif
+}
+
+/* 1 same address, 2 a is the wildcard of b's family, 0 no match (port and
+ * family must be equal for either). */
+static int address_match(const void *listener, const void *local)
+{
+    const struct sockaddr *a = (const struct sockaddr *)listener;
+    const struct sockaddr *b = (const struct sockaddr *)local;
+    if (a->sa_family != b->sa_family)
+        return 0;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)listener;
+        const struct sockaddr_in *y = (const struct sockaddr_in *)local;
+        if (x->sin_port != y->sin_port)
+            return 0;
+        if (memcmp(&x->sin_addr, &y->sin_addr, sizeof x->sin_addr) == 0)
+            return 1;
+        return is_zero_bytes(&x->sin_addr, sizeof x->sin_addr) ? 2 : 0;
+    }
+    if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)listener;
+        const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)local;
+        if (x->sin6_port != y->sin6_port)
+            return 0;
+        if (memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0)
+            return 1;
+        return is_zero_bytes(&x->sin6_addr, sizeof x->sin6_addr) ? 2 : 0;
+    }
+    return 0;
+}
+
+static void drop_candidate(size_t i)
+{
+    candidates[i]->listener_candidate = 0;
+    candidates[i] = candidates[--candidate_count];
+}
+
+/* Whether the listener that accepted this connection was secured: the secured
+ * listener still open on the connection's own local address, or on its
+ * family's wildcard address with the same port. Source: assumed, not
+ * documented: the reference pages say a server calls WSASetSocketSecurity
+ * before bind and queries the accepted socket (Microsoft's securesocket
+ * sample does exactly that), which implies the accepted socket inherits the
+ * listener's security; no page says so. Windows makes a secured socket's
+ * port exclusive, so one listener at most can match; where POSIX lets
+ * several share it (SO_REUSEPORT) the model cannot tell which accepted, and
+ * answers unsecured rather than guess. Lock held. */
+static int accepted_from_secured(const socket_facts *facts)
+{
+    int found = 0;
+    size_t i = 0;
+    while (i < candidate_count) {
+        sock_state *c = candidates[i];
+        socket_facts listener;
+        int match;
+        if (inspect_socket(c->sock, &listener) != 0 || listener.ident != c->ident ||
+#ifdef _WIN32
+            !listener.exclusive || /* the handle now names another socket */
+#endif
+            listener.connected) {
+            drop_candidate(i); /* closed, reused or connected: never a listener again */
+            continue;
+        }
+        match = is_listening(c->sock) ? address_match(&listener.local, &facts->local) : 0;
+        if (match && shares_its_port(c->sock))
+            return 0;
+        if (match)
+            found = 1;
+        i++;
+    }
+    return found;
+}
+
+/* The model's state of sock, made on first sight. Lock held; NULL when out of
+ * memory. */
+static sock_state *state_for(uint64_t sock, const socket_facts *facts)
+{
+    state_key key;
+    uint64_t hash;
+    sock_state *state;
+
+    key.ident = facts->ident;
+    key.handle = facts->ident ? 0 : sock;
+    hash = hash_state(key.handle, key.ident);
+    state = (sock_state *)table_find(&states, hash, state_matches, &key);
+#ifdef _WIN32
+    /* Windows reuses handles. A secured socket carries SO_EXCLUSIVEADDRUSE; a
+     * handle with a security record but without the option is a new socket,
+     * and what the model knew of the old one goes. */
+    if (state != NULL && state->security != NULL && !facts->exclusive) {
+        forget_state(state);
+        state = NULL;
+    }
+#endif
+    if (state != NULL) {
+        state->sock = sock;
+        return state;
+    }
+    state = (sock_state *)calloc(1, sizeof *state);
+    if (state == NULL)
+        return NULL;
+    state->handle = key.handle;
+    state->ident = key.ident;
+    state->sock = sock;
+    /* Accepted sockets are born connected: one first seen connected takes its
+     * listener's security now, and keeps it when the listener closes. A socket
+     * first seen unconnected was made by socket(), never by accept(). */
+    state->inherited = facts->stream == 1 && facts->connected && accepted_from_secured(facts);
+    if (table_put(&states, hash, state) != 0) {
+        free(state);
+        return NULL;
+    }
+    return state;
+}
+
+static int secured(const sock_state *state)
+{
+    return state->security != NULL || state->inherited;
+}
+
 /* ---- completion of overlapped calls (Windows) ------------------------- */
 
 #ifdef _WIN32
@@ -322,6 +618,7 @@ typedef struct {
 static operation *pending;
 static size_t pending_count, pending_cap;
 static int completion_mode = WSAPEER_MODEL_IMMEDIATE;
+static int watching; /* the thread that aborts operations of closed sockets runs */
 
 typedef struct {
     LPWSAOVERLAPPED ov;
@@ -392,6 +689,84 @@ static void find_port(uint64_t sock, HANDLE *port, ULONG_PTR *key)
     }
 }
 
+/* Whether the socket an operation was issued on is gone. Lock held. */
+static int socket_gone(uint64_t sock)
+{
+    int type = 0, len = (int)sizeof type;
+    return getsockopt((SOCKET)sock, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0;
+}
+
+/* Takes the pending operations whose socket closed out of the list, into out
+ * (room for pending_count). Lock held. */
+static size_t take_orphans(operation *out)
+{
+    size_t i = 0, n = 0;
+    while (i < pending_count) {
+        if (socket_gone(pending[i].sock)) {
+            out[n++] = pending[i];
+            memmove(&pending[i], &pending[i + 1], (pending_count - i - 1) * sizeof *pending);
+            pending_count--;
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
+static void complete(const operation *op, HANDLE port, ULONG_PTR key, ULONG_PTR status,
+                     DWORD error);
+static void release_handles(operation *op);
+static void find_port(uint64_t sock, HANDLE *port, ULONG_PTR *key);
+
+/* Closing a socket aborts its pending operations with WSA_OPERATION_ABORTED.
+ * Source: closesocket's reference page ("any pending overlapped send and
+ * receive operations ... issued by any thread in this process are also
+ * canceled"; the completion reports WSA_OPERATION_ABORTED). The model cannot
+ * see closesocket, so while operations pend a thread looks every millisecond
+ * for sockets that are gone. */
+static DWORD WINAPI watch_thread(LPVOID unused)
+{
+    (void)unused;
+    for (;;) {
+        operation *orphans;
+        size_t n, i;
+        Sleep(1);
+        LOCK();
+        if (pending_count == 0) {
+            watching = 0;
+            UNLOCK();
+            return 0;
+        }
+        orphans = (operation *)malloc(pending_count * sizeof *orphans);
+        n = orphans ? take_orphans(orphans) : 0;
+        for (i = 0; i < n; i++) {
+            HANDLE port;
+            ULONG_PTR key;
+            find_port(orphans[i].sock, &port, &key);
+            UNLOCK();
+            complete(&orphans[i], port, key, WSAPEER_STATUS_CANCELLED,
+                     WSAPEER_WSA_OPERATION_ABORTED);
+            release_handles(&orphans[i]);
+            LOCK();
+        }
+        UNLOCK();
+        free(orphans);
+    }
+}
+
+/* Lock held. */
+static void watch_closed_sockets(void)
+{
+    HANDLE thread;
+    if (watching)
+        return;
+    thread = CreateThread(NULL, 0, watch_thread, NULL, 0, NULL);
+    if (thread != NULL) {
+        watching = 1;
+        CloseHandle(thread);
+    }
+}
+
 /* Lock held on entry; released before anything runs outside the model. */
 static int finish_overlapped(uint64_t sock, void *overlapped, void *routine, size_t bytes)
 {
@@ -430,6 +805,7 @@ static int finish_overlapped(uint64_t sock, void *overlapped, void *routine, siz
         }
         op.ov->Internal = WSAPEER_STATUS_PENDING; /* as WSAGetOverlappedResult expects */
         pending[pending_count++] = op;
+        watch_closed_sockets();
         UNLOCK();
         return WSAPEER_WSA_IO_PENDING;
     }
@@ -491,15 +867,21 @@ static size_t complete_oldest(size_t max, ULONG_PTR status, DWORD error)
     while (done < max) {
         operation op;
         HANDLE port;
-        ULONG_PTR key;
+        ULONG_PTR key, outcome = status;
+        DWORD outcome_error = error;
         LOCK();
         if (!take_pending(NULL, &op)) {
             UNLOCK();
             break;
         }
         find_port(op.sock, &port, &key);
+        if (outcome == WSAPEER_STATUS_SUCCESS && socket_gone(op.sock)) {
+            /* Closed before it completed: Windows aborted it at the close. */
+            outcome = WSAPEER_STATUS_CANCELLED;
+            outcome_error = WSAPEER_WSA_OPERATION_ABORTED;
+        }
         UNLOCK();
-        complete(&op, port, key, status, error);
+        complete(&op, port, key, outcome, outcome_error);
         release_handles(&op);
         done++;
     }
@@ -592,10 +974,13 @@ int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key)
 typedef struct {
     uint64_t value;
     int closes;
+    uint64_t sock;     /* the query that issued it: for strict mode's report */
+    uint64_t sequence;
 } token;
 
-static token *tokens;
+static token **tokens;
 static size_t token_count, token_cap;
+static table token_index;
 
 static struct {
     uint32_t flags;
@@ -608,49 +993,72 @@ static struct {
 typedef struct {
     uint64_t thread;
     uint64_t sock;
+    uint64_t sequence;
 } impersonation;
 
 static impersonation *impersonations;
 static size_t impersonation_count, impersonation_cap;
 
-static uint64_t issue_token(void) /* lock held; 0 when out of memory */
+/* What strict mode reports that the calls themselves leave no trace of. */
+static wsapeer_model_violation *flagged;
+static size_t flagged_count, flagged_cap;
+
+static int token_matches(const void *item, const void *key)
+{
+    return ((const token *)item)->value == *(const uint64_t *)key;
+}
+
+static token *find_token(uint64_t value) /* lock held */
+{
+    return (token *)table_find(&token_index, mix64(value), token_matches, &value);
+}
+
+static uint64_t issue_token(uint64_t sock, uint64_t sequence) /* lock held; 0 out of memory */
 {
     uint64_t value;
+    token *t;
     if (token_count == token_cap) {
         size_t cap = token_cap ? 2 * token_cap : 16;
-        token *grown = (token *)realloc(tokens, cap * sizeof *grown);
+        token **grown;
+        if (cap > ((size_t)-1) / sizeof *grown)
+            return 0;
+        grown = (token **)realloc(tokens, cap * sizeof *grown);
         if (grown == NULL)
             return 0;
         tokens = grown;
         token_cap = cap;
     }
+    t = (token *)calloc(1, sizeof *t);
+    if (t == NULL)
+        return 0;
 #ifdef _WIN32
     {
         HANDLE h = CreateEventW(NULL, TRUE, FALSE, NULL);
-        if (h == NULL)
+        if (h == NULL) {
+            free(t);
             return 0;
+        }
         value = (uint64_t)(uintptr_t)h;
     }
 #else
     value = TOKEN_BASE + 4 * (uint64_t)token_count;
 #endif
-    tokens[token_count].value = value;
-    tokens[token_count].closes = 0;
-    token_count++;
+    t->value = value;
+    t->sock = sock;
+    t->sequence = sequence;
+    if (table_put(&token_index, mix64(value), t) != 0) {
+#ifdef _WIN32
+        CloseHandle((HANDLE)(uintptr_t)value);
+#endif
+        free(t);
+        return 0;
+    }
+    tokens[token_count++] = t;
     return value;
 }
 
-static token *find_token(uint64_t value) /* lock held */
-{
-    size_t i;
-    for (i = 0; i < token_count; i++)
-        if (tokens[i].value == value)
-            return &tokens[i];
-    return NULL;
-}
-
 /* Lock held. */
-static int closes_of(token *t)
+static int closes_of(const token *t)
 {
 #ifdef _WIN32
     DWORD flags;
@@ -697,7 +1105,7 @@ size_t wsapeer_model_open_tokens(void)
     size_t i, open = 0;
     LOCK();
     for (i = 0; i < token_count; i++)
-        open += closes_of(&tokens[i]) == 0;
+        open += closes_of(tokens[i]) == 0;
     UNLOCK();
     return open;
 }
@@ -736,29 +1144,130 @@ int wsapeer_model_impersonating(uint64_t *sock)
     return found;
 }
 
-void wsapeer_model_reset(void)
+/* Lock held; a violation lost to a full memory is a violation not reported,
+ * never a call refused: strict mode must answer as the model does. */
+static void flag(int rule, uint64_t sock, uint64_t sequence, int function)
+{
+    if (flagged_count == flagged_cap) {
+        size_t cap = flagged_cap ? 2 * flagged_cap : 8;
+        wsapeer_model_violation *grown;
+        if (cap > ((size_t)-1) / sizeof *grown)
+            return;
+        grown = (wsapeer_model_violation *)realloc(flagged, cap * sizeof *grown);
+        if (grown == NULL)
+            return;
+        flagged = grown;
+        flagged_cap = cap;
+    }
+    flagged[flagged_count].rule = rule;
+    flagged[flagged_count].sock = sock;
+    flagged[flagged_count].sequence = sequence;
+    flagged[flagged_count].function = function;
+    flagged_count++;
+}
+
+static void add_violation(wsapeer_model_violation *out, size_t cap, size_t *n, int rule,
+                          uint64_t sock, uint64_t sequence, int function)
+{
+    if (*n < cap) {
+        out[*n].rule = rule;
+        out[*n].sock = sock;
+        out[*n].sequence = sequence;
+        out[*n].function = function;
+    }
+    (*n)++;
+}
+
+size_t wsapeer_model_violations(wsapeer_model_violation *out, size_t cap)
+{
+    size_t n = 0, i;
+    if (out == NULL)
+        cap = 0;
+    LOCK();
+    /* "Call WSASetSocketSecurity ... before WSASetSocketPeerTargetName"
+     * (the order of calls on WSASetSocketPeerTargetName's page and in
+     * Microsoft's sample); Windows accepts the name on a socket that is never
+     * secured, and the name then protects nothing. */
+    for (i = 0; i < log_len; i++) {
+        const record *r = log_entries[i];
+        if (r != NULL && r->head.function == WSAPEER_CALL_SET_PEER_TARGET_NAME &&
+            !secured(r->state))
+            add_violation(out, cap, &n, WSAPEER_RULE_NAME_WITHOUT_SECURITY, r->head.sock,
+                          r->head.sequence, r->head.function);
+    }
+    for (i = 0; i < flagged_count; i++)
+        add_violation(out, cap, &n, flagged[i].rule, flagged[i].sock, flagged[i].sequence,
+                      flagged[i].function);
+    /* "The caller must close the handles" (WSAQuerySocketSecurity's page on
+     * the peer token handles). */
+    for (i = 0; i < token_count; i++)
+        if (closes_of(tokens[i]) == 0)
+            add_violation(out, cap, &n, WSAPEER_RULE_TOKEN_LEFT_OPEN, tokens[i]->sock,
+                          tokens[i]->sequence, WSAPEER_CALL_QUERY_SOCKET_SECURITY);
+    /* WSAImpersonateSocketPeer's page: the thread runs as the peer "until
+     * WSARevertImpersonation is called". */
+    for (i = 0; i < impersonation_count; i++)
+        add_violation(out, cap, &n, WSAPEER_RULE_IMPERSONATION_LEFT_OPEN,
+                      impersonations[i].sock, impersonations[i].sequence,
+                      WSAPEER_CALL_IMPERSONATE_SOCKET_PEER);
+    UNLOCK();
+    return n;
+}
+
+#ifdef _WIN32
+/* Lock held: forgets one socket and every record of it (Windows reused its
+ * handle). */
+static void forget_state(sock_state *state)
 {
     size_t i;
-    LOCK();
-    for (i = 0; i < record_count; i++)
-        free_record_bytes(&records[i]);
-    free(records);
-    records = NULL;
-    record_count = record_cap = 0;
+    for (i = 0; i < log_len; i++)
+        if (log_entries[i] != NULL && log_entries[i]->state == state)
+            drop_record(log_entries[i]);
+    for (i = 0; i < candidate_count; i++)
+        if (candidates[i] == state)
+            drop_candidate(i);
+    table_remove(&states, hash_state(state->handle, state->ident), state);
+    free(state);
+}
+#endif
+
+/* Forgets everything but the tokens still open. Lock held. */
+static void forget_all(void)
+{
+    size_t i;
+    for (i = 0; i < log_len; i++)
+        if (log_entries[i] != NULL)
+            free_record(log_entries[i]);
+    free(log_entries);
+    log_entries = NULL;
+    log_len = log_cap = log_dead = 0;
     next_sequence = 1;
+    table_clear(&names);
+    for (i = 0; i < states.cap; i++)
+        free(states.slots[i].item);
+    table_clear(&states);
+    free(candidates);
+    candidates = NULL;
+    candidate_count = candidate_cap = 0;
     /* Tokens stay known (a SecurityInfo may outlive the block and close
      * later); only their count restarts when none is open. */
-    for (i = 0; i < token_count && closes_of(&tokens[i]); i++)
+    for (i = 0; i < token_count && closes_of(tokens[i]); i++)
         ;
     if (i == token_count) {
+        for (i = 0; i < token_count; i++)
+            free(tokens[i]);
         free(tokens);
         tokens = NULL;
         token_count = token_cap = 0;
+        table_clear(&token_index);
     }
     memset(&peer, 0, sizeof peer);
     free(impersonations);
     impersonations = NULL;
     impersonation_count = impersonation_cap = 0;
+    free(flagged);
+    flagged = NULL;
+    flagged_count = flagged_cap = 0;
 #ifdef _WIN32
     for (i = 0; i < pending_count; i++)
         release_handles(&pending[i]);
@@ -770,35 +1279,63 @@ void wsapeer_model_reset(void)
     association_count = association_cap = 0;
     completion_mode = WSAPEER_MODEL_IMMEDIATE;
 #endif
+}
+
+void wsapeer_model_forget(void)
+{
+    LOCK();
+    forget_all();
     UNLOCK();
 }
 
-/* ---- the calls -------------------------------------------------------- */
-
-static int is_zero(const uint8_t *p, size_t n)
+#ifndef _WIN32
+void wsapeer_model_fork_prepare(void)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
+    LOCK();
 }
+
+void wsapeer_model_fork_parent(void)
+{
+    UNLOCK();
+}
+
+/* The child has one thread, the one that forked, and it holds the lock
+ * (taken in prepare, so the state is whole). Impersonation is per thread:
+ * the other threads' end with them. */
+void wsapeer_model_fork_child(void)
+{
+    uint64_t self = current_thread();
+    size_t i = 0;
+    while (i < impersonation_count) {
+        if (impersonations[i].thread != self)
+            impersonations[i] = impersonations[--impersonation_count];
+        else
+            i++;
+    }
+    UNLOCK();
+}
+#endif
+
+/* ---- the calls -------------------------------------------------------- */
 
 /* Address and port of a Windows sockaddr both zero (the documented UDP error). */
 static int zero_peer(const uint8_t *addr)
 {
     uint32_t family = get_le16(addr);
     if (family == WP_AF_INET)
-        return is_zero(addr + offsetof(wp_sockaddr_in, sin_port), 2) &&
-               is_zero(addr + offsetof(wp_sockaddr_in, sin_addr), 4);
+        return is_zero_bytes(addr + offsetof(wp_sockaddr_in, sin_port), 2) &&
+               is_zero_bytes(addr + offsetof(wp_sockaddr_in, sin_addr), 4);
     if (family == WP_AF_INET6)
-        return is_zero(addr + offsetof(wp_sockaddr_in6, sin6_port), 2) &&
-               is_zero(addr + offsetof(wp_sockaddr_in6, sin6_addr), 16);
+        return is_zero_bytes(addr + offsetof(wp_sockaddr_in6, sin6_port), 2) &&
+               is_zero_bytes(addr + offsetof(wp_sockaddr_in6, sin6_addr), 16);
     return 1;
 }
 
-/* A sockaddr argument: NULL → WSAEFAULT, short → WSAEMSGSIZE, other family →
- * WSAEAFNOSUPPORT (the three rows the reference pages share). */
+/* A sockaddr argument: NULL -> WSAEFAULT, short -> WSAEMSGSIZE, other family ->
+ * WSAEAFNOSUPPORT. Source: the error tables of WSADeleteSocketPeerTargetName
+ * and WSAImpersonateSocketPeer (rows WSAEFAULT, WSAEAFNOSUPPORT); a length
+ * too short for the family: assumed WSAEMSGSIZE, the code the family's pages
+ * use for a buffer too small. */
 static int check_sockaddr(const uint8_t *addr, size_t len)
 {
     uint32_t family;
@@ -835,6 +1372,14 @@ static int accept_call(uint64_t sock, void *overlapped, void *completion_routine
     return 0;
 }
 
+/* Lock held on entry, released on return: out of memory inside the model. */
+static int out_of_memory(void)
+{
+    UNLOCK();
+    return WSAPEER_WSAEINVAL;
+}
+
+/* Off Windows there is no OVERLAPPED: the seam never passes one there. */
 #ifdef _WIN32
 #  define NO_OVERLAPPED_OFF_WINDOWS(ov, cr)
 #else
@@ -848,6 +1393,8 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
 {
     const uint8_t *p = (const uint8_t *)ptn;
     socket_facts facts;
+    sock_state *state;
+    record *r, *earlier;
     uint32_t protocol, declared, family;
     uint64_t name_bytes; /* 2 x declared would overflow a 32-bit size_t */
     int err = check_socket(sock, &facts);
@@ -855,34 +1402,61 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
     if (err)
         return err;
     NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
+    /* Source: WSASetSocketPeerTargetName's page, error table: WSAEFAULT for
+     * a PeerTargetName that is not valid; a length too small for the
+     * structure and its string: assumed WSAEMSGSIZE (the table names no code
+     * for it; the family uses WSAEMSGSIZE for short buffers). */
     if (p == NULL)
         return WSAPEER_WSAEFAULT;
     if (len < PTN_HEADER)
         return WSAPEER_WSAEMSGSIZE;
+    /* Source: the page's WSAEINVAL row ("a parameter was not valid"), for a
+     * SecurityProtocol outside SOCKET_SECURITY_PROTOCOL. */
     protocol = get_le32(p + offsetof(wp_peer_target_name, SecurityProtocol));
     if (protocol > WSAPEER_PROTOCOL_IPSEC2)
         return WSAPEER_WSAEINVAL;
     declared = get_le32(p + PTN_NAME_LEN);
-    /* Code units for DEFAULT/IPSEC, bytes for IPSEC2 (facts file). */
+    /* Code units for DEFAULT/IPSEC, bytes for IPSEC2. Source: the page says
+     * bytes; Microsoft's securesocket sample writes wcslen() (units) and
+     * NtApiDotNet writes units, and bytes for IPSEC2: assumed from that
+     * working code, not from the page (issue 17 asks real Windows). */
     name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (uint64_t)declared : 2 * (uint64_t)declared;
     if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) < name_bytes)
         return WSAPEER_WSAEMSGSIZE;
+    /* Source: the page's WSAEAFNOSUPPORT row; family 0 is the TCP form with
+     * no peer address (the connected peer is implied). */
     family = get_le16(p + PTN_ADDRESS);
     if (family != 0 && family != WP_AF_INET && family != WP_AF_INET6)
         return WSAPEER_WSAEAFNOSUPPORT;
+    /* Source: the page's WSAEISCONN row ("called after the socket is
+     * connected"): TCP before connect, UDP before connect as well. */
     if (facts.connected)
         return WSAPEER_WSAEISCONN;
+    /* Source: the page's WSAEINVAL row for UDP with peer address and port
+     * zero. */
     if (!facts.stream && zero_peer(p + PTN_ADDRESS))
         return WSAPEER_WSAEINVAL;
 
-    /* Undocumented: a name before WSASetSocketSecurity. Accepted; the order
-     * shows in the records' sequence numbers. */
     LOCK();
-    if (remember(WSAPEER_CALL_SET_PEER_TARGET_NAME, sock, facts.ident, p, len, PTN_ADDRESS,
-                 ADDRESS_SIZE) != 0) {
-        UNLOCK();
-        return WSAPEER_WSAEINVAL;
+    state = state_for(sock, &facts);
+    if (state == NULL)
+        return out_of_memory();
+    /* A second name for the same socket and peer replaces the first. Assumed,
+     * not documented: the page allows many calls for different UDP peers and
+     * is silent on the same peer twice (issue 17 asks real Windows). A name
+     * before WSASetSocketSecurity: accepted (undocumented); strict mode
+     * reports it if the socket is never secured. */
+    earlier = find_name(state, p + PTN_ADDRESS);
+    r = remember(WSAPEER_CALL_SET_PEER_TARGET_NAME, sock, state, facts.ident, p, len);
+    if (r == NULL)
+        return out_of_memory();
+    if (table_put(&names, hash_name(state, p + PTN_ADDRESS), r) != 0) {
+        drop_record(r);
+        return out_of_memory();
     }
+    r->named = 1;
+    if (earlier != NULL)
+        drop_record(earlier);
     return accept_call(sock, overlapped, completion_routine, 0);
 }
 
@@ -893,14 +1467,22 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
 {
     const uint8_t *p = (const uint8_t *)settings;
     socket_facts facts;
+    sock_state *state;
+    record *r;
     int err = check_socket(sock, &facts);
 
     if (err)
         return err;
     NO_OVERLAPPED_OFF_WINDOWS(overlapped, completion_routine);
+    /* Source: WSASetSocketSecurity's page: a client calls it before connect
+     * (WSAEISCONN after, as the family's pages use it). */
     if (facts.connected)
         return WSAPEER_WSAEISCONN;
-    if (p != NULL) { /* NULL: Windows' default settings */
+    /* Source: the page: SecuritySettings NULL means the default settings.
+     * Short or malformed settings: WSAEMSGSIZE / WSAEINVAL, the codes the
+     * family uses for a short buffer and an invalid parameter (assumed: the
+     * page's table has WSAEINVAL and WSAEMSGSIZE rows without detail). */
+    if (p != NULL) {
         uint32_t protocol;
         if (len < sizeof(wp_security_settings))
             return WSAPEER_WSAEMSGSIZE;
@@ -915,6 +1497,8 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
             user = get_le32(p + SETI(UserNameStringLen));
             domain = get_le32(p + SETI(DomainNameStringLen));
             password = get_le32(p + SETI(PasswordStringLen));
+            /* String lengths are bytes of UTF-16 (SOCKET_SECURITY_SETTINGS_IPSEC's
+             * page): odd is malformed. */
             if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 || password % 2)
                 return WSAPEER_WSAEINVAL;
             if ((uint64_t)user + domain + password > len - SETI(AllStrings))
@@ -922,24 +1506,46 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
         }
     }
 #ifdef _WIN32
-    /* As Windows does ("WSASetSocketSecurity internally calls setsockopt with
-     * SO_EXCLUSIVEADDRUSE"); the model also reads it back to tell this socket
-     * from a later one that reuses its handle. */
+    /* As Windows does. Source: WSASetSocketSecurity's page ("internally calls
+     * setsockopt with SO_EXCLUSIVEADDRUSE"); the model also reads it back to
+     * tell this socket from a later one that reuses its handle. */
     {
         BOOL on = TRUE;
         setsockopt((SOCKET)sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on);
+        facts.exclusive = 1;
     }
 #endif
     LOCK();
-    /* "Can only be called once per socket", and before bind or connect. */
-    if (find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
-        facts.bound) {
+    state = state_for(sock, &facts);
+    if (state == NULL)
+        return out_of_memory();
+    /* Source: the page: "can only be called once per socket", and before
+     * bind (a server); WSAEINVAL otherwise (assumed: the page's invalid-call
+     * code). An accepted connection already carries its listener's. */
+    if (secured(state) || facts.bound) {
         UNLOCK();
         return WSAPEER_WSAEINVAL;
     }
-    if (remember(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident, p, p ? len : 0, 0, 0)) {
-        UNLOCK();
-        return WSAPEER_WSAEINVAL;
+    if (facts.stream && !facts.connected && !state->listener_candidate) {
+        if (candidate_count == candidate_cap) {
+            size_t cap = candidate_cap ? 2 * candidate_cap : 8;
+            sock_state **grown;
+            if (cap > ((size_t)-1) / sizeof *grown)
+                return out_of_memory();
+            grown = (sock_state **)realloc(candidates, cap * sizeof *grown);
+            if (grown == NULL)
+                return out_of_memory();
+            candidates = grown;
+            candidate_cap = cap;
+        }
+    }
+    r = remember(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, state, facts.ident, p, p ? len : 0);
+    if (r == NULL)
+        return out_of_memory();
+    state->security = r;
+    if (facts.stream && !state->listener_candidate) {
+        candidates[candidate_count++] = state; /* room made above */
+        state->listener_candidate = 1;
     }
     return accept_call(sock, overlapped, completion_routine, 0);
 }
@@ -948,8 +1554,10 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
                                           void *overlapped, void *completion_routine)
 {
     const uint8_t *addr = (const uint8_t *)sockaddr;
+    uint8_t key[ADDRESS_SIZE];
     socket_facts facts;
-    size_t i, size;
+    sock_state *state;
+    record *name;
     int err = check_socket(sock, &facts);
 
     if (err)
@@ -958,49 +1566,25 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
     err = check_sockaddr(addr, len);
     if (err)
         return err;
-    size = sockaddr_size(addr);
+    /* The name's PeerAddress is this sockaddr, zero-padded to its storage. */
+    memset(key, 0, sizeof key);
+    memcpy(key, addr, sockaddr_size(addr));
     LOCK();
-    for (i = 0; i < record_count; i++) {
-        const record *r = &records[i];
-        if (r->head.function == WSAPEER_CALL_SET_PEER_TARGET_NAME && r->head.sock == sock &&
-            r->head.ident == facts.ident && memcmp(r->bytes + PTN_ADDRESS, addr, size) == 0 &&
-            is_zero(r->bytes + PTN_ADDRESS + size, ADDRESS_SIZE - size))
-            break;
-    }
-    if (i == record_count) {
-        /* No name was set for this peer. The reference page documents no
-         * "not found" code; WSAEINVAL is its code for an invalid parameter. */
+    state = state_for(sock, &facts);
+    if (state == NULL)
+        return out_of_memory();
+    name = find_name(state, key);
+    if (name == NULL) {
+        /* No name was set for this peer. Assumed, not documented: the page
+         * has no "not found" code; WSAEINVAL is its invalid-parameter code. */
         UNLOCK();
         return WSAPEER_WSAEINVAL;
     }
-    drop_record(i);
-    if (remember(WSAPEER_CALL_DELETE_PEER_TARGET_NAME, sock, facts.ident, addr, size, NO_KEY,
-                 0)) {
-        UNLOCK();
-        return WSAPEER_WSAEINVAL;
-    }
+    if (remember(WSAPEER_CALL_DELETE_PEER_TARGET_NAME, sock, state, facts.ident, addr,
+                 sockaddr_size(addr)) == NULL)
+        return out_of_memory();
+    drop_record(name);
     return accept_call(sock, overlapped, completion_routine, 0);
-}
-
-/* An accepted TCP socket inherits its listener's security, as on Windows: a
- * secured listener, still open, bound to the same local port. Lock held. */
-static int accepted_from_secured(uint64_t sock, const socket_facts *facts)
-{
-    unsigned port = local_port(sock);
-    size_t i;
-    if (port == 0)
-        return 0;
-    for (i = 0; i < record_count; i++) {
-        const record *r = &records[i];
-        socket_facts listener;
-        if (r->head.function != WSAPEER_CALL_SET_SOCKET_SECURITY || r->head.sock == sock)
-            continue;
-        if (inspect_socket(r->head.sock, &listener) == 0 && listener.ident == r->head.ident &&
-            listener.stream && !listener.connected && listener.family == facts->family &&
-            local_port(r->head.sock) == port)
-            return 1;
-    }
-    return 0;
 }
 
 #define QT(field) offsetof(wp_query_template_ipsec2, field)
@@ -1013,8 +1597,10 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     const uint8_t *t = (const uint8_t *)tmpl;
     uint8_t *out = (uint8_t *)info;
     socket_facts facts;
+    sock_state *state;
+    record *r;
     uint32_t protocol = 0, access_mask = 0;
-    int ipsec2 = 0, secured;
+    int ipsec2 = 0, is_secured;
     size_t need;
     int err = check_socket(sock, &facts);
 
@@ -1024,7 +1610,9 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     if (info_len == NULL)
         return WSAPEER_WSAEFAULT;
     if (t == NULL || tmpl_len == 0) {
-        /* Only TCP may leave the template out. */
+        /* Source: WSAQuerySocketSecurity's page: the template is optional
+         * for TCP; UDP needs the peer address in it (WSAEMSGSIZE here is
+         * assumed: the shim's template-less UDP call is a short buffer). */
         if (!facts.stream)
             return WSAPEER_WSAEMSGSIZE;
         t = NULL;
@@ -1046,35 +1634,41 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     need = ipsec2 ? sizeof(wp_query_info_ipsec2) : sizeof(wp_query_info);
     if (out == NULL || *info_len < need) {
         *info_len = (uint32_t)need;
-        /* WSAEFAULT for TCP as Microsoft's sample expects, WSAEMSGSIZE for
-         * other sockets as the reference page's table says. */
+        /* Source: WSAEFAULT for TCP, as Microsoft's securesocket sample's
+         * size probe expects; WSAEMSGSIZE for other sockets, as the page's
+         * table says. Which one Windows returns is issue 17's probe. */
         return facts.stream ? WSAPEER_WSAEFAULT : WSAPEER_WSAEMSGSIZE;
     }
 
     LOCK();
-    secured = find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||
-              (facts.stream && facts.connected && accepted_from_secured(sock, &facts));
+    state = state_for(sock, &facts);
+    if (state == NULL)
+        return out_of_memory();
+    r = remember(WSAPEER_CALL_QUERY_SOCKET_SECURITY, sock, state, facts.ident, t,
+                 t ? tmpl_len : 0);
+    if (r == NULL)
+        return out_of_memory();
+    is_secured = secured(state);
     memset(out, 0, need);
     put_le32(out + QI(SecurityProtocol), protocol);
-    /* The model negotiates nothing: a socket it never secured is in the clear. */
-    put_le32(out + QI(Flags), secured ? peer.flags : 0);
-    if (secured && peer.issue_tokens && access_mask != 0) {
-        uint64_t app = issue_token(), machine = issue_token();
+    /* The model negotiates nothing: a socket it never secured is in the
+     * clear, whatever pretend_peer() says. */
+    put_le32(out + QI(Flags), is_secured ? peer.flags : 0);
+    /* Source: the page: token handles are returned when the template asks
+     * with a PeerTokenAccessMask, and only for a secured connection. */
+    if (is_secured && peer.issue_tokens && access_mask != 0) {
+        uint64_t app = issue_token(sock, r->head.sequence);
+        uint64_t machine = issue_token(sock, r->head.sequence);
         put_le64(out + QI(PeerApplicationAccessTokenHandle), app);
         put_le64(out + QI(PeerMachineAccessTokenHandle), machine);
     }
-    if (ipsec2 && secured) {
+    if (ipsec2 && is_secured) {
         put_le64(out + QI(MmSaId), peer.mm_sa_id);
         put_le64(out + QI(QmSaId), peer.qm_sa_id);
         put_le32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
         memcpy(out + QI(SaLookupContext), peer.context, sizeof peer.context);
     }
     *info_len = (uint32_t)need;
-    if (remember(WSAPEER_CALL_QUERY_SOCKET_SECURITY, sock, facts.ident, t, t ? tmpl_len : 0,
-                 NO_KEY, 0)) {
-        UNLOCK();
-        return WSAPEER_WSAEINVAL;
-    }
     return accept_call(sock, overlapped, completion_routine, need);
 }
 
@@ -1082,6 +1676,8 @@ int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, s
 {
     const uint8_t *addr = (const uint8_t *)sockaddr;
     socket_facts facts;
+    sock_state *state;
+    record *r;
     uint64_t self = current_thread();
     size_t i;
     int err = check_socket(sock, &facts);
@@ -1089,7 +1685,9 @@ int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, s
     if (err)
         return err;
     if (facts.stream) {
-        addr = NULL; /* "the connected socket uniquely identifies a peer" */
+        /* Source: WSAImpersonateSocketPeer's page: for TCP the address is
+         * ignored, "the connected socket uniquely identifies a peer". */
+        addr = NULL;
         len = 0;
     } else {
         err = check_sockaddr(addr, len);
@@ -1098,29 +1696,32 @@ int wsapeer_model_impersonate_socket_peer(uint64_t sock, const void *sockaddr, s
         len = sockaddr_size(addr);
     }
     LOCK();
+    state = state_for(sock, &facts);
+    if (state == NULL)
+        return out_of_memory();
     for (i = 0; i < impersonation_count && impersonations[i].thread != self; i++)
         ;
-    if (i == impersonation_count) {
-        if (impersonation_count == impersonation_cap) {
-            size_t cap = impersonation_cap ? 2 * impersonation_cap : 8;
-            impersonation *grown =
-                (impersonation *)realloc(impersonations, cap * sizeof *grown);
-            if (grown == NULL) {
-                UNLOCK();
-                return WSAPEER_WSAEINVAL;
-            }
-            impersonations = grown;
-            impersonation_cap = cap;
-        }
-        impersonation_count++;
+    if (i == impersonation_count && impersonation_count == impersonation_cap) {
+        size_t cap = impersonation_cap ? 2 * impersonation_cap : 8;
+        impersonation *grown = (impersonation *)realloc(impersonations, cap * sizeof *grown);
+        if (grown == NULL)
+            return out_of_memory();
+        impersonations = grown;
+        impersonation_cap = cap;
     }
+    r = remember(WSAPEER_CALL_IMPERSONATE_SOCKET_PEER, sock, state, facts.ident, addr, len);
+    if (r == NULL)
+        return out_of_memory();
+    if (i == impersonation_count)
+        impersonation_count++;
     impersonations[i].thread = self;
     impersonations[i].sock = sock;
-    if (remember(WSAPEER_CALL_IMPERSONATE_SOCKET_PEER, sock, facts.ident, addr, len, NO_KEY,
-                 0)) {
-        UNLOCK();
-        return WSAPEER_WSAEINVAL;
-    }
+    impersonations[i].sequence = r->head.sequence;
+    /* Windows impersonates whatever the peer is; on a connection its query
+     * reports unsecured, the "peer" is whoever connected (strict mode). */
+    if (!secured(state))
+        flag(WSAPEER_RULE_IMPERSONATED_UNSECURED, sock, r->head.sequence,
+             WSAPEER_CALL_IMPERSONATE_SOCKET_PEER);
     UNLOCK();
     return 0;
 }
@@ -1130,17 +1731,16 @@ int wsapeer_model_revert_impersonation(void)
     uint64_t self = current_thread();
     size_t i;
     LOCK();
-    /* "If the thread is not currently impersonating a socket peer, no action
-     * is taken": still a success, still recorded. */
+    if (remember(WSAPEER_CALL_REVERT_IMPERSONATION, 0, NULL, 0, NULL, 0) == NULL)
+        return out_of_memory();
+    /* Source: WSARevertImpersonation's page: "If the thread is not currently
+     * impersonating a socket peer, no action is taken": still a success,
+     * still recorded. */
     for (i = 0; i < impersonation_count; i++) {
         if (impersonations[i].thread == self) {
             impersonations[i] = impersonations[--impersonation_count];
             break;
         }
-    }
-    if (remember(WSAPEER_CALL_REVERT_IMPERSONATION, 0, 0, NULL, 0, NO_KEY, 0)) {
-        UNLOCK();
-        return WSAPEER_WSAEINVAL;
     }
     UNLOCK();
     return 0;

@@ -34,7 +34,8 @@ typedef struct {
  * it was on. Only wsapeer.testing.contract_model() calls it. */
 int wsapeer_model_enable(int on);
 int wsapeer_model_enabled(void);
-/* Forgets every record, pending operation, token and setting. */
+/* Forgets every record, pending operation, setting and closed token, after
+ * any call in progress has finished. */
 void wsapeer_model_reset(void);
 size_t wsapeer_model_record_count(void);
 /* Copies record index (oldest first) into out and up to cap of its bytes into
@@ -67,7 +68,33 @@ size_t wsapeer_model_pending_count(void);
 /* Tells the model that sock is associated with completion port port (a
  * HANDLE) under key, as CreateIoCompletionPort does (Windows only). */
 int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key);
+/* What strict mode reports (wsapeer.testing.contract_model(strict=True)):
+ * mistakes Windows accepts silently. */
+#define WSAPEER_RULE_NAME_WITHOUT_SECURITY 1
+#define WSAPEER_RULE_IMPERSONATED_UNSECURED 2
+#define WSAPEER_RULE_TOKEN_LEFT_OPEN 3
+#define WSAPEER_RULE_IMPERSONATION_LEFT_OPEN 4
+typedef struct {
+    int rule;
+    uint64_t sock;     /* the handle the call was made with */
+    uint64_t sequence; /* the record's sequence number: the call involved */
+    int function;      /* a WSAPEER_CALL_* number */
+} wsapeer_model_violation;
+/* The violations as of now, oldest rule first: writes up to cap of them into
+ * out (may be NULL when cap is 0) and returns how many there are. */
+size_t wsapeer_model_violations(wsapeer_model_violation *out, size_t cap);
 /* CDEF END */
+
+/* Forgets everything at once; wsapeer_model_reset is this, after the calls in
+ * progress (fwpuclnt_model.c) or directly (model_dll.c). */
+void wsapeer_model_forget(void);
+#ifndef _WIN32
+/* fork(): prepare takes the model's lock so the child's copy is whole; the
+ * child drops other threads' impersonations. */
+void wsapeer_model_fork_prepare(void);
+void wsapeer_model_fork_parent(void);
+void wsapeer_model_fork_child(void);
+#endif
 
 /* The model's answers to the six calls, with the seam's signatures (as
  * fwpuclnt.h documents them); they answer whether or not the switch is on. */

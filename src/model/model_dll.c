@@ -15,6 +15,12 @@
 
 #define EXPORT __declspec(dllexport)
 
+/* No switch and no other caller here: reset forgets at once. */
+void wsapeer_model_reset(void)
+{
+    wsapeer_model_forget();
+}
+
 /* Winsock's convention: 0, or SOCKET_ERROR with the code in WSAGetLastError. */
 static int winsock_result(int err)
 {
