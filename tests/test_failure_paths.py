@@ -191,7 +191,11 @@ FAILURES = {
     "wsapeer.aio.wait": [
         (lambda s: run(wsapeer.aio.wait(failed_operation(s))), WinsockError, 10056),
     ],
-    "wsapeer.testing.contract_model": [(nested_model, RuntimeError, "does not nest")],
+    "wsapeer.testing.contract_model": [
+        (nested_model, RuntimeError, "does not nest"),
+        (lambda s: wsapeer.testing.contract_model(strict="yes").__enter__(), TypeError,
+         "strict must be a bool"),
+    ],
     "wsapeer.testing.ContractModel.token_closes": [
         (lambda s: wsapeer.testing.ContractModel.token_closes(0x1234), ValueError,
          "not a token the contract model issued"),
@@ -204,6 +208,7 @@ NOT_CALLS = {
     "wsapeer.SecurityProtocol", "wsapeer.SecuritySettingsFlags",
     "wsapeer.UnsupportedPlatformError", "wsapeer.WinsockError", "wsapeer.WinsockErrorInfo",
     "wsapeer.WsapeerError", "wsapeer.testing.ModelRecord", "wsapeer.testing.ContractModel",
+    "wsapeer.testing.ContractViolation", "wsapeer.testing.Violation",
 }  # fmt: skip
 
 

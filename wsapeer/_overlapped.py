@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, List, Optional, TypeVar
 
 from . import _errors
 from ._calls import NAMES
@@ -11,6 +11,23 @@ from ._wsapeer import ffi, lib
 
 T = TypeVar("T")
 _MADE_HERE = object()
+
+
+class Seen:
+    """Whether anyone looked at an operation's outcome (contract_model's strict
+    mode); the operation may be gone by the time the block ends."""
+
+    __slots__ = ("function", "handle", "observed")
+
+    def __init__(self, function: str, handle: int) -> None:
+        self.function = function
+        self.handle = handle
+        self.observed = False
+
+
+#: Set by wsapeer.testing while a contract_model() block runs, None otherwise:
+#: operations started meanwhile are listed here. It changes no answer.
+watch: Optional[List[Seen]] = None
 
 
 def _milliseconds(timeout: Optional[float]) -> int:
@@ -41,7 +58,8 @@ class Operation(Generic[T]):
     """
 
     __slots__ = (
-        "__weakref__", "_function", "_lock", "_op", "_result", "_routine", "_take", "_taken",
+        "__weakref__", "_function", "_lock", "_op", "_result", "_routine", "_seen", "_take",
+        "_taken",
     )  # fmt: skip
 
     def __init__(
@@ -52,6 +70,7 @@ class Operation(Generic[T]):
         routine: bool,
         *,
         _token: object = None,
+        _seen: Optional[Seen] = None,
     ) -> None:
         if _token is not _MADE_HERE:
             raise TypeError(
@@ -65,6 +84,7 @@ class Operation(Generic[T]):
         self._lock = threading.Lock()
         self._taken = False
         self._result: Optional[T] = None
+        self._seen = _seen
 
     @property
     def function(self) -> str:
@@ -97,6 +117,8 @@ class Operation(Generic[T]):
                     "started it: wait for it there"
                 )
             _errors.raise_status(status, self._function)
+        if status and self._seen is not None:
+            self._seen.observed = True
         return bool(status)
 
     def result(self) -> T:
@@ -108,6 +130,8 @@ class Operation(Generic[T]):
             status = lib.wsapeer_op_result(self._op)
             if status == lib.WSAPEER_WSA_IO_INCOMPLETE:
                 raise RuntimeError(f"{self._function} has not completed yet: wait() first")
+            if self._seen is not None:
+                self._seen.observed = True
             if status:
                 _errors.raise_status(status, self._function)
             self._result = self._take(self._op)
@@ -158,4 +182,8 @@ def start(
     if status < 0:
         ffi.release(op)
         _errors.raise_status(status, NAMES[function])
-    return Operation(op, function, take, routine, _token=_MADE_HERE)
+    seen = None
+    if watch is not None:
+        seen = Seen(NAMES[function], sock_handle)
+        watch.append(seen)
+    return Operation(op, function, take, routine, _token=_MADE_HERE, _seen=seen)

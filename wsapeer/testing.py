@@ -2,7 +2,7 @@
 
     import wsapeer, wsapeer.testing
 
-    with wsapeer.testing.contract_model() as model:
+    with wsapeer.testing.contract_model(strict=True) as model:
         wsapeer.set_socket_security(sock)
         wsapeer.set_peer_target_name(sock, "host/server.example.com")
         assert model.calls(sock) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
@@ -16,6 +16,12 @@ documents, and it records what it accepted. Outside the block calls raise
 UnsupportedPlatformError. The model is selected only by this function, never
 by the environment. It authenticates nobody: it exists to catch wrong
 arguments and call order in tests.
+
+strict=True also fails the block (ContractViolation, an AssertionError) for
+mistakes Windows accepts silently: a peer target name on a socket never
+secured, impersonating the peer of a connection that is not secured, a peer
+token or an impersonation left open, an overlapped operation whose outcome
+nobody looked at. ContractModel.violations() lists them at any time.
 
 The model is compiled into wsapeer only where it cannot stand in for a real
 Fwpuclnt: by default off Windows, and on Windows only in a build made on
@@ -31,8 +37,9 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import List, NamedTuple, Optional, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+from . import _overlapped
 from ._calls import NAMES, SET_PEER_TARGET_NAME
 from ._enums import SecurityInfoFlags, refuse_foreign
 from ._errors import UnsupportedPlatformError
@@ -40,9 +47,90 @@ from ._socket import SocketLike, handle_of
 from ._target import PeerTargetName
 from ._wsapeer import ffi, lib
 
-__all__ = ["ContractModel", "ModelRecord", "contract_model"]
+__all__ = ["ContractModel", "ContractViolation", "ModelRecord", "Violation", "contract_model"]
 
 _switch = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    # A fork while another thread toggles the model: the child gets the lock
+    # free and the toggle whole.
+    os.register_at_fork(
+        before=_switch.acquire, after_in_parent=_switch.release, after_in_child=_switch.release
+    )
+
+#: What each strict-mode rule means, and the Microsoft text it comes from.
+RULES: Dict[str, str] = {
+    "name-without-security": (
+        "a peer target name was set on a socket that never had socket security: Windows "
+        "accepts it and the name protects nothing (WSASetSocketPeerTargetName's page and "
+        "Microsoft's examples call WSASetSocketSecurity first)"
+    ),
+    "impersonated-unsecured": (
+        "the peer of a connection whose security query reports it unsecured was impersonated: "
+        "the 'peer' is whoever connected, unauthenticated (SOCKET_SECURITY_QUERY_INFO: without "
+        "SOCKET_INFO_CONNECTION_SECURED 'the traffic is flowing in the clear')"
+    ),
+    "token-left-open": (
+        "a peer access token from WSAQuerySocketSecurity was still open when the block ended "
+        "(SOCKET_SECURITY_QUERY_INFO: 'the application should close the handle'): close the "
+        "SecurityInfo, or use it in a with block"
+    ),
+    "impersonation-left-open": (
+        "a thread still impersonated a peer when the block ended (WSAImpersonateSocketPeer: "
+        "until WSARevertImpersonation): use wsapeer.impersonate_peer()"
+    ),
+    "operation-unobserved": (
+        "an overlapped operation was never waited for and its result never read: had it "
+        "failed, nothing would have noticed (call wait() or result(), or use a with block)"
+    ),
+}
+
+_RULE_NUMBERS = {
+    1: "name-without-security",
+    2: "impersonated-unsecured",
+    3: "token-left-open",
+    4: "impersonation-left-open",
+}
+
+
+class Violation(NamedTuple):
+    """One mistake strict mode reports: the rule (a key of RULES), the socket
+    handle the call used, and the calls involved ("WSAQuerySocketSecurity #3":
+    the record's sequence number, where the model has one)."""
+
+    rule: str
+    handle: int
+    calls: Tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: socket {self.handle}: {', '.join(self.calls)}: {RULES[self.rule]}"
+
+
+class ContractViolation(AssertionError):
+    """A contract_model(strict=True) block ended with violations (listed in
+    .violations): mistakes Windows would have accepted silently."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = list(violations)
+        lines = "\n".join(f"  - {v}" for v in self.violations)
+        super().__init__(f"{len(self.violations)} contract violation(s):\n{lines}")
+
+
+def _read_violations(seen: Sequence[_overlapped.Seen]) -> List[Violation]:
+    count = lib.wsapeer_model_violations(ffi.NULL, 0)
+    while True:
+        out = ffi.new("wsapeer_model_violation[]", max(count, 1))
+        now = lib.wsapeer_model_violations(out, count)
+        if now <= count:
+            break
+        count = now  # more arrived meanwhile
+    found = [
+        Violation(_RULE_NUMBERS[v.rule], int(v.sock), (f"{NAMES[v.function]} #{v.sequence}",))
+        for v in out[0:now]
+    ]
+    found.extend(
+        Violation("operation-unobserved", s.handle, (s.function,)) for s in seen if not s.observed
+    )
+    return found
 
 
 class ModelRecord(NamedTuple):
@@ -113,8 +201,10 @@ def _read_records() -> List[ModelRecord]:
 class ContractModel:
     """What the model recorded; live inside the block, frozen after it."""
 
-    def __init__(self) -> None:
+    def __init__(self, seen: List[_overlapped.Seen]) -> None:
         self._frozen: Optional[List[ModelRecord]] = None
+        self._frozen_violations: Optional[List[Violation]] = None
+        self._seen = seen
 
     @property
     def records(self) -> List[ModelRecord]:
@@ -185,36 +275,56 @@ class ContractModel:
         sock = ffi.new("uint64_t *")
         return int(sock[0]) if lib.wsapeer_model_impersonating(sock) else None
 
+    def violations(self) -> List[Violation]:
+        """What strict mode would report if the block ended now (frozen after
+        it), whether or not the block is strict; see RULES."""
+        if self._frozen_violations is not None:
+            return list(self._frozen_violations)
+        return _read_violations(list(self._seen))
+
     def _freeze(self) -> None:
         self._frozen = _read_records()
+        self._frozen_violations = _read_violations(list(self._seen))
 
 
 @contextlib.contextmanager
-def contract_model() -> Iterator[ContractModel]:
+def contract_model(strict: bool = False) -> Iterator[ContractModel]:
     """Routes this process's wsapeer calls to the contract model for the block.
+
+    strict=True answers every call exactly as without it, and when the block
+    ends without an exception of its own, raises ContractViolation if
+    violations() is not empty.
 
     It does not nest: a second contract_model() while one is active raises
     RuntimeError, so that one test cannot switch the model off under another.
     In a build without the model (every Windows release build) it raises
     UnsupportedPlatformError.
     """
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be a bool, not {type(strict).__name__}")
     if not hasattr(lib, "wsapeer_model_enable"):
         raise UnsupportedPlatformError("contract_model", _NO_MODEL)
+    seen: List[_overlapped.Seen] = []
     with _switch:
         if lib.wsapeer_model_enabled():
             raise RuntimeError(
                 "contract_model() is already active in this process; it does not nest"
             )
         lib.wsapeer_model_reset()
+        _overlapped.watch = seen
         lib.wsapeer_model_enable(1)
-    model = ContractModel()
+    model = ContractModel(seen)
     try:
         yield model
     finally:
         with _switch:
             lib.wsapeer_model_enable(0)
+            _overlapped.watch = None
             model._freeze()
             lib.wsapeer_model_reset()
+    # Only when the block itself raised nothing: never hides the test's own error.
+    if strict and model._frozen_violations:
+        raise ContractViolation(model._frozen_violations)
 
 
 _NO_MODEL = (
