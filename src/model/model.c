@@ -1511,8 +1511,9 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
      * tell this socket from a later one that reuses its handle. */
     {
         BOOL on = TRUE;
+        /* facts.exclusive keeps what the socket had before: a handle with a
+         * security record and no exclusivity is a new socket (state_for). */
         setsockopt((SOCKET)sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on);
-        facts.exclusive = 1;
     }
 #endif
     LOCK();

@@ -1716,11 +1716,18 @@ static void test_batch_orphaned(void)
     free_wiped(settings, size);
 }
 
-static DWORD WINAPI close_then_complete(LPVOID sock)
+static DWORD WINAPI complete_then_close(LPVOID sock)
+{
+    Sleep(30);
+    dll.complete_pending(100);
+    closesocket((SOCKET)(uintptr_t)sock);
+    return 0;
+}
+
+static DWORD WINAPI close_only(LPVOID sock)
 {
     Sleep(30);
     closesocket((SOCKET)(uintptr_t)sock);
-    dll.complete_pending(100);
     return 0;
 }
 
@@ -1868,14 +1875,15 @@ static void test_outcome_after_close(void)
         }
     }
 
-    /* A batch: its socket closed by another thread before the completions. */
+    /* A batch: its socket closed by another thread after the completions,
+     * before the batch reads them. */
     s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
     sock = (uint64_t)s;
     for (i = 0; i < 4; i++) {
         buffers[i].data = udp_target((unsigned short)(3100 + i), &buffers[i].size);
         inputs[i] = &buffers[i];
     }
-    thread = CreateThread(NULL, 0, close_then_complete, (LPVOID)(uintptr_t)s, 0, NULL);
+    thread = CreateThread(NULL, 0, complete_then_close, (LPVOID)(uintptr_t)s, 0, NULL);
     CHECK(wsapeer_batch(4, &function, 1, &sock, 1, inputs, results, 5000) == 0,
           "after close: batch ran");
     WaitForSingleObject(thread, INFINITE);
@@ -1884,6 +1892,19 @@ static void test_outcome_after_close(void)
         ok += results[i] == 0;
     CHECK(ok == 4, "after close: the batch's successes stand (results %d %d %d %d)", results[0],
           results[1], results[2], results[3]);
+
+    /* Closed while the batch's items pend: the close aborts them (issue 14). */
+    s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    sock = (uint64_t)s;
+    thread = CreateThread(NULL, 0, close_only, (LPVOID)(uintptr_t)s, 0, NULL);
+    CHECK(wsapeer_batch(4, &function, 1, &sock, 1, inputs, results, 5000) == 0,
+          "closed mid-batch: batch ran");
+    WaitForSingleObject(thread, INFINITE);
+    CloseHandle(thread);
+    for (ok = 0, i = 0; i < 4; i++)
+        ok += results[i] == WSAPEER_WSA_OPERATION_ABORTED;
+    CHECK(ok == 4, "closed mid-batch: every item aborted by the close (results %d %d %d %d)",
+          results[0], results[1], results[2], results[3]);
     for (i = 0; i < 4; i++)
         free((void *)buffers[i].data);
 
