@@ -107,8 +107,10 @@ def per_query_with_tokens(size: int, calls: int) -> float:
     return elapsed / calls
 
 
-def median_of(rounds: int, measure: Callable[[], float]) -> Tuple[float, float, float]:
-    samples = [measure() for _ in range(rounds)]
+def median_of(
+    rounds: int, measure: Callable[[int, int], float], size: int, calls: int
+) -> Tuple[float, float, float]:
+    samples = [measure(size, calls) for _ in range(rounds)]
     return statistics.median(samples), min(samples), max(samples)
 
 
@@ -148,8 +150,8 @@ def report(sizes: Tuple[int, ...], peers_n: int, calls: int, rounds: int) -> str
     applies: Dict[int, float] = {}
     queries: Dict[int, float] = {}
     for size in sizes:
-        a = median_of(rounds, lambda: per_call_with_records(size, calls))
-        q = median_of(rounds, lambda: per_query_with_tokens(size, calls))
+        a = median_of(rounds, per_call_with_records, size, calls)
+        q = median_of(rounds, per_query_with_tokens, size, calls)
         applies[size], queries[size] = a[0], q[0]
         lines.append(
             f"| {size:,} | {a[0]:,.0f} | {a[1]:,.0f} to {a[2]:,.0f} "
