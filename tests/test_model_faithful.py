@@ -227,3 +227,43 @@ def test_every_call_that_succeeded_is_in_its_block():
             worker.join()
     lost = [name for name in succeeded if name not in recorded]
     assert succeeded and lost == [] and late == []
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="SO_REUSEPORT")
+def test_listeners_sharing_a_port_are_not_guessed():
+    """Where POSIX lets a secured and an unsecured listener share an address
+    (SO_REUSEPORT; Windows' exclusive port forbids it), the model cannot tell
+    which accepted a connection: it never answers secured for the unsecured
+    one's connections."""
+    import select
+
+    def reusing(secured):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if secured:
+            wsapeer.set_socket_security(s)
+        return s
+
+    with contract_model() as model:
+        model.pretend_peer()
+        secured = reusing(True)
+        secured.bind(("127.0.0.1", 0))
+        secured.listen()
+        plain = reusing(False)
+        plain.bind(secured.getsockname())
+        plain.listen()
+        opened, from_plain = [], 0
+        try:
+            for _ in range(16):
+                opened.append(socket.create_connection(secured.getsockname()))
+                ready, _, _ = select.select([secured, plain], [], [], 5)
+                for listening in ready:
+                    conn, _ = listening.accept()
+                    opened.append(conn)
+                    if listening is plain:
+                        from_plain += 1
+                        assert not wsapeer.query_socket_security(conn).secured
+            assert from_plain, "the kernel gave no connection to the unsecured listener"
+        finally:
+            for s in [*opened, secured, plain]:
+                s.close()

@@ -60,9 +60,10 @@ static void fork_child(void)
 {
     wsapeer_model_fork_child();
     gate_closed--;
-    /* The forking thread holds the gate in the child's copy too. Waiters of
-     * the condition were other threads: none exist here. */
-    GATE_UNLOCK();
+    /* Made afresh: the copies may record waiters, threads the child does not
+     * have, which a broadcast or an unlock could wait for. */
+    pthread_cond_init(&gate_changed, NULL);
+    pthread_mutex_init(&gate_lock, NULL);
 }
 
 static void register_fork_handlers(void)

@@ -1299,9 +1299,9 @@ void wsapeer_model_fork_parent(void)
     UNLOCK();
 }
 
-/* The child has one thread, the one that forked, and it holds the lock
- * (taken in prepare, so the state is whole). Impersonation is per thread:
- * the other threads' end with them. */
+/* The child has one thread, the one that forked; the lock was taken in
+ * prepare, so the state is whole. Impersonation is per thread: the other
+ * threads' end with them. */
 void wsapeer_model_fork_child(void)
 {
     uint64_t self = current_thread();
@@ -1312,7 +1312,8 @@ void wsapeer_model_fork_child(void)
         else
             i++;
     }
-    UNLOCK();
+    /* Fresh, not unlocked: a mutex copied mid-handoff may not unlock cleanly. */
+    pthread_mutex_init(&model_lock, NULL);
 }
 #endif
 

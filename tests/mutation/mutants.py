@@ -25,6 +25,8 @@ class Mutant(NamedTuple):
 
 
 ZEROING = ("tests/test_zeroing.py",)
+FAITHFUL = ("tests/test_model_faithful.py",)
+STRICT = ("tests/test_strict_model.py",)
 
 MUTANTS = [
     # ---- secrets: every free path zeroes what may hold a password ----------------
@@ -146,10 +148,10 @@ MUTANTS = [
     # ---- never a silent success ----------------------------------------------------
     Mutant(
         "model-off-succeeds", "src/model/fwpuclnt_model.c",
-        "    if (!wsapeer_model_enabled())\n        return WSAPEER_E_UNSUPPORTED;\n"
-        "    return wsapeer_model_set_peer_target_name(",
-        "    if (!wsapeer_model_enabled())\n        return WSAPEER_OK;\n"
-        "    return wsapeer_model_set_peer_target_name(",
+        "        if (!enter())                                                         \\\n"
+        "            return WSAPEER_E_UNSUPPORTED;",
+        "        if (!enter())                                                         \\\n"
+        "            return WSAPEER_OK;",
         "with the model off, a peer target name 'succeeds' without anything answering",
         tests=("tests/test_unsupported.py",),
     ),
@@ -201,7 +203,7 @@ MUTANTS = [
     ),
     Mutant(
         "model-secured-unsecured", "src/model/model.c",
-        "    put_le32(out + QI(Flags), secured ? peer.flags : 0);",
+        "    put_le32(out + QI(Flags), is_secured ? peer.flags : 0);",
         "    put_le32(out + QI(Flags), peer.flags);",
         "the model reports a socket it never secured as secured",
     ),
@@ -427,16 +429,14 @@ MUTANTS = [
     # ---- the model's documented rules ------------------------------------------------
     Mutant(
         "model-security-twice", "src/model/model.c",
-        "    if (find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, sock, facts.ident) != NULL ||\n"
-        "        facts.bound) {",
+        "    if (secured(state) || facts.bound) {",
         "    if (facts.bound) {",
         "the model lets socket security be set twice ('once per socket')",
     ),
     Mutant(
         "model-connected-accepted", "src/model/model.c",
-        "    if (facts.connected)\n        return WSAPEER_WSAEISCONN;\n"
-        "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
-        "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
+        "        return WSAPEER_WSAEISCONN;\n    /* Source: the page's WSAEINVAL row for UDP",
+        "        (void)0;\n    /* Source: the page's WSAEINVAL row for UDP",
         "the model accepts a target name on a connected socket",
     ),
     Mutant(
@@ -454,9 +454,116 @@ MUTANTS = [
     ),
     Mutant(
         "model-revert-keeps-impersonating", "src/model/model.c",
-        "            impersonations[i] = impersonations[--impersonation_count];",
-        "            (void)impersonations;",
+        "        if (impersonations[i].thread == self) {\n"
+        "            impersonations[i] = impersonations[--impersonation_count];\n"
+        "            break;",
+        "        if (impersonations[i].thread == self) {\n            break;",
         "the model keeps a thread impersonating after WSARevertImpersonation",
+    ),
+    # ---- the contract model tells the truth (issue 14) -------------------------------
+    Mutant(
+        "model-inherit-by-port", "src/model/model.c",
+        "        if (memcmp(&x->sin_addr, &y->sin_addr, sizeof x->sin_addr) == 0)\n"
+        "            return 1;",
+        "        return 1;",
+        "a connection inherits a secured listener's security by port, whatever its address",
+        tests=FAITHFUL,
+    ),
+    Mutant(
+        "model-inherit-recomputed", "src/model/model.c",
+        "    is_secured = secured(state);",
+        "    is_secured = state->security != NULL || (facts.stream && facts.connected &&\n"
+        "                                             accepted_from_secured(&facts));",
+        "a connection's inherited security is looked up at each query, not fixed when first "
+        "seen: it changes when the listener closes",
+        tests=FAITHFUL,
+    ),
+    Mutant(
+        "model-reuseport-guessed", "src/model/model.c",
+        "        if (match && shares_its_port(c->sock))\n            return 0;\n",
+        "",
+        "listeners sharing a port (SO_REUSEPORT): the model guesses the secured one accepted",
+        tests=FAITHFUL,
+    ),
+    Mutant(
+        "model-socket-by-descriptor", "src/model/model.c",
+        "    key.handle = facts->ident ? 0 : sock;",
+        "    key.handle = sock;",
+        "a duplicate descriptor of a secured socket looks like an unconfigured socket",
+        tests=FAITHFUL,
+    ),
+    Mutant(
+        "model-gate-not-waiting", "src/model/fwpuclnt_model.c",
+        "    gate_closed++;\n    while (in_flight)\n        GATE_WAIT();\n}\n\nstatic void open_gate",
+        "    gate_closed++;\n}\n\nstatic void open_gate",
+        "disable/reset do not wait for calls in progress: a call lands after its block froze",
+        tests=FAITHFUL,
+    ),
+    Mutant(
+        "model-no-fork-handlers", "src/model/fwpuclnt_model.c",
+        "    pthread_atfork(fork_prepare, fork_parent, fork_child);",
+        "    (void)fork_prepare;\n    (void)fork_parent;\n    (void)fork_child;",
+        "fork() while another thread holds the model's lock: the child hangs",
+        tests=FAITHFUL,
+    ),
+    Mutant(
+        "model-index-remove-no-shift", "src/model/model.c",
+        "            t->slots[i] = t->slots[j];\n            i = j;",
+        "            (void)home;",
+        "deleting from the model's index leaves a hole that hides the entries after it",
+        tests=("tests/test_model_index.py",),
+    ),
+    Mutant(
+        "model-close-does-not-abort", "src/model/model.c",
+        "        watch_closed_sockets();\n",
+        "",
+        "Windows: closing a socket leaves its pending operations pending",
+        suites=("wine",),
+    ),
+    # ---- strict mode reports what Windows accepts silently ---------------------------
+    Mutant(
+        "strict-name-without-security", "src/model/model.c",
+        "        if (r != NULL && r->head.function == WSAPEER_CALL_SET_PEER_TARGET_NAME &&\n"
+        "            !secured(r->state))",
+        "        if (r != NULL && r->head.function == WSAPEER_CALL_SET_PEER_TARGET_NAME &&\n"
+        "            !secured(r->state) && 0)",
+        "strict mode misses a peer target name on a socket never secured",
+        tests=STRICT,
+    ),
+    Mutant(
+        "strict-impersonated-unsecured", "src/model/model.c",
+        "    if (!secured(state))\n        flag(",
+        "    if (0)\n        flag(",
+        "strict mode misses impersonating the peer of an unsecured connection",
+        tests=STRICT,
+    ),
+    Mutant(
+        "strict-token-left-open", "src/model/model.c",
+        "        if (closes_of(tokens[i]) == 0)\n            add_violation(",
+        "        if (0)\n            add_violation(",
+        "strict mode misses a peer token left open",
+        tests=STRICT,
+    ),
+    Mutant(
+        "strict-impersonation-left-open", "src/model/model.c",
+        "    for (i = 0; i < impersonation_count; i++)\n        add_violation(",
+        "    for (i = 0; i < 0; i++)\n        add_violation(",
+        "strict mode misses an impersonation left open",
+        tests=STRICT,
+    ),
+    Mutant(
+        "strict-operation-unobserved", "wsapeer/testing.py",
+        "for s in seen if not s.observed",
+        "for s in seen if not s.observed and False",
+        "strict mode misses an overlapped operation nobody observed",
+        tests=STRICT,
+    ),
+    Mutant(
+        "strict-never-raises", "wsapeer/testing.py",
+        "    if strict and model._frozen_violations:",
+        "    if False:",
+        "contract_model(strict=True) ends quietly with violations",
+        tests=STRICT,
     ),
     # ---- Windows branch: sizes, lifetimes and outcomes (tests/windows/run) ------------
     Mutant(
