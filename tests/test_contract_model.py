@@ -124,7 +124,7 @@ def test_closed_socket_handle_is_wsaenotsock():
 def test_wrong_family_is_wsaeafnosupport_from_the_model():
     a, b = socket.socketpair(socket.AF_UNIX)
     with a, b, contract_model():
-        assert winerror(lambda: wsapeer.set_peer_target_name(a.fileno(), "host/x")) == 10047
+        assert winerror(lambda: wsapeer.set_peer_target_name(a.fileno(), "host/x")) == 10022
 
 
 def test_model_checks_lengths_in_c():

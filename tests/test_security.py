@@ -238,8 +238,8 @@ def test_security_records_exact_bytes_and_order(model):
 def test_security_rejects_non_inet_and_bad_types(model):
     a, b = socket.socketpair()
     with a, b:
-        assert winerror(lambda: wsapeer.set_socket_security(a)) == 10047
-        assert winerror(lambda: wsapeer.set_socket_security(a.fileno())) == 10047
+        assert winerror(lambda: wsapeer.set_socket_security(a)) == 10022
+        assert winerror(lambda: wsapeer.set_socket_security(a.fileno())) == 10022
     with pytest.raises(TypeError, match="settings must be"):
         wsapeer.set_socket_security(socket.socket(), settings=b"\0" * 8)
 

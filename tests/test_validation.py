@@ -174,11 +174,13 @@ def test_udp_zero_address_with_port_is_accepted_by_validation(udp6):
         wsapeer.set_peer_target_name(udp6, "host/x", ("::", 500))
 
 
-def test_non_inet_socket_is_wsaeafnosupport():
+def test_non_inet_socket_is_wsaeinval():
+    # The reference page's WSAEINVAL row: a socket not created with AF_INET or
+    # AF_INET6 (WSAEAFNOSUPPORT is for a family the structure specifies).
     a, b = socket.socketpair(socket.AF_UNIX)
     with a, b, contract_model(), pytest.raises(WinsockError) as info:
         wsapeer.set_peer_target_name(a, "host/x", ("192.0.2.1", 5))
-    assert info.value.winerror == 10047
+    assert info.value.winerror == 10022
 
 
 def test_raw_type_is_wsaeinval():

@@ -76,7 +76,7 @@ def check_peer_family(sock: object, peer: Peer) -> None:
         return
     kind = KIND_OF_FAMILY.get(family_of(sock))
     if kind is None or kind == peer.kind:
-        return  # a non-inet socket is Windows' to refuse (WSAEAFNOSUPPORT)
+        return  # a non-inet socket is Windows' to refuse (WSAEINVAL)
     have = "IPv4" if peer.kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
     want = "IPv4" if kind == lib.WSAPEER_PEER_IPV4 else "IPv6"
     hint = " (an IPv4 peer on an IPv6 socket is written ::ffff:a.b.c.d)" if want == "IPv6" else ""

@@ -430,18 +430,20 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
 }
 
 /* The checks every call of the family documents. Source: each function's
- * reference page lists WSAENOTSOCK ("The descriptor is not a socket"); the
- * secure socket extensions are for TCP and UDP over IPv4 and IPv6 (the
- * pages' WSAEAFNOSUPPORT row). Not a stream or datagram socket: assumed
- * WSAEINVAL, the pages' code for an invalid argument. */
+ * error table: WSAENOTSOCK ("The descriptor passed in the Socket parameter is
+ * not a valid socket"), and WSAEINVAL "if the socket passed in the Socket
+ * parameter was not created with an address family of the AF_INET or
+ * AF_INET6 and a socket type of SOCK_DGRAM or SOCK_STREAM" (the pages of
+ * WSASetSocketPeerTargetName, WSASetSocketSecurity and
+ * WSADeleteSocketPeerTargetName; WSAImpersonateSocketPeer's says only "an
+ * error will be returned": assumed the same). WSAEAFNOSUPPORT is left to the
+ * address family a structure specifies. */
 static int check_socket(uint64_t sock, socket_facts *facts)
 {
     int err = inspect_socket(sock, facts);
     if (err)
         return err;
-    if (facts->family != WP_AF_INET && facts->family != WP_AF_INET6)
-        return WSAPEER_WSAEAFNOSUPPORT;
-    if (facts->stream < 0)
+    if ((facts->family != WP_AF_INET && facts->family != WP_AF_INET6) || facts->stream < 0)
         return WSAPEER_WSAEINVAL;
     return 0;
 }
