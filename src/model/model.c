@@ -644,7 +644,9 @@ static void complete(const operation *op, HANDLE port, ULONG_PTR key, ULONG_PTR 
     ULONG_PTR event = (ULONG_PTR)op->ov->hEvent;
 
     /* As Windows: the byte count first, the status last and published, for a
-     * reader that takes Internal != STATUS_PENDING to mean "done". */
+     * reader that takes Internal != STATUS_PENDING to mean "done". Source:
+     * HasOverlappedIoCompleted reads Internal (its page); the order of the two
+     * writes is assumed, as the kernel's I/O completion does it. */
     op->ov->InternalHigh = op->bytes;
     InterlockedExchangePointer((PVOID volatile *)&op->ov->Internal, (PVOID)status);
     if (op->routine != NULL) {
@@ -656,10 +658,17 @@ static void complete(const operation *op, HANDLE port, ULONG_PTR key, ULONG_PTR 
             if (!QueueUserAPC(run_completion_routine, op->thread, (ULONG_PTR)call))
                 free(call);
         }
-        return; /* with a completion routine, Winsock ignores hEvent */
+        /* Source: WSAIoctl's page: "The completion routine is invoked only if
+         * the thread is in an alertable state" (an APC on the issuing
+         * thread), and with a routine hEvent is the application's to use. */
+        return;
     }
     if (port != NULL && (event & 1) == 0) {
-        /* An event with its low bit set keeps the packet off the port. */
+        /* Source: GetQueuedCompletionStatus's page: "A valid event handle
+         * whose low-order bit is set keeps I/O completion from being queued
+         * to the completion port". A packet on immediate success is implied
+         * by SetFileCompletionNotificationModes ("when it would ordinarily do
+         * so"), not stated. */
         PostQueuedCompletionStatus(port, 0, key, op->ov);
     }
     /* The event object Windows holds a reference to, never the caller's
@@ -793,6 +802,11 @@ static int finish_overlapped(uint64_t sock, void *overlapped, void *routine, siz
         release_handles(&op);
         return WSAPEER_WSAEINVAL;
     }
+    /* Whether these calls ever pend is not documented (the facts file): the
+     * test chooses. Source for both answers: WSAIoctl's page ("If an
+     * overlapped operation completes immediately, WSAIoctl returns a value of
+     * zero ... will complete later, this function returns SOCKET_ERROR and
+     * indicates error code WSA_IO_PENDING"). */
     if (completion_mode == WSAPEER_MODEL_PEND) {
         if (pending_count == pending_cap) {
             size_t cap = pending_cap ? 2 * pending_cap : 16;
