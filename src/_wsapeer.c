@@ -47,8 +47,89 @@ int wsapeer_set_peer_target_name(uint64_t sock, const void *ptn, size_t size)
     return wsapeer_fw_set_peer_target_name(sock, ptn, size, NULL, NULL);
 }
 
+int wsapeer_set_peer_target_name_item(uint64_t sock, const wsapeer_buffer *item)
+{
+    if (item == NULL || item->data == NULL)
+        return WSAPEER_E_ARGUMENT;
+    return wsapeer_fw_set_peer_target_name(sock, item->data, item->size, NULL, NULL);
+}
+
+/* A dotted-quad IPv4 address, strictly: four parts of 1 to 3 decimal digits,
+ * each at most 255, "0" the only part starting with 0. 0, or -1 when s is
+ * anything else (the caller's full path then decides). */
+static int parse_ipv4(const wchar_t *s, uint8_t out[4])
+{
+    int part;
+    for (part = 0; part < 4; part++) {
+        unsigned value = 0, digits = 0;
+        while (*s >= L'0' && *s <= L'9' && digits < 4) {
+            if (digits == 1 && value == 0)
+                return -1; /* a leading zero */
+            value = value * 10 + (unsigned)(*s++ - L'0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || value > 255)
+            return -1;
+        out[part] = (uint8_t)value;
+        if (part < 3 && *s++ != L'.')
+            return -1;
+    }
+    return *s == 0 ? 0 : -1;
+}
+
 /* Names up to this many code units are marshalled on the stack. */
 #define DIRECT_STACK_UNITS 440
+
+int wsapeer_set_peer_target_name_text(uint64_t sock, uint32_t protocol, const wchar_t *host,
+                                      uint16_t port, const wchar_t *name)
+{
+    uint64_t stack[(WSAPEER_PTN_HEADER_SIZE + 2 * DIRECT_STACK_UNITS) / 8];
+    uint8_t *units = (uint8_t *)stack + WSAPEER_PTN_NAME_OFFSET, *heap = NULL;
+    uint8_t address[4];
+    size_t length, bytes, size;
+    int status;
+
+    if (name == NULL || protocol > WSAPEER_PROTOCOL_IPSEC2)
+        return WSAPEER_E_FORMAT;
+    if (host != NULL && parse_ipv4(host, address) != 0)
+        return WSAPEER_E_FORMAT;
+    /* Bounded: a name of more wchar_t than UTF-16 units allowed is refused
+     * without reading the rest. */
+    for (length = 0; length <= WSAPEER_MAX_NAME_UNITS && name[length] != 0; length++)
+        ;
+    if (length == 0 || length > WSAPEER_MAX_NAME_UNITS)
+        return WSAPEER_E_FORMAT;
+    /* Written in place, after the header, when it fits on the stack; at most
+     * two bytes per wchar_t, four for an astral character. */
+    if (length > DIRECT_STACK_UNITS / 2) {
+        heap = (uint8_t *)malloc(4 * length);
+        if (heap == NULL)
+            return WSAPEER_E_NOMEM;
+        units = heap;
+    }
+    bytes = wsapeer_utf16le_from_wide(
+        units, heap ? 4 * length : sizeof stack - WSAPEER_PTN_HEADER_SIZE, name, length);
+    if (bytes == 0 || bytes / 2 > WSAPEER_MAX_NAME_UNITS) {
+        free(heap);
+        return WSAPEER_E_FORMAT; /* a lone surrogate, or too long once encoded */
+    }
+    if (heap == NULL) {
+        /* The name is already where the structure wants it. */
+        size = wsapeer_ptn_size(bytes / 2);
+        status = wsapeer_ptn_header(stack, size, protocol,
+                                    host ? WSAPEER_PEER_IPV4 : WSAPEER_PEER_NONE,
+                                    host ? address : NULL, port, bytes / 2);
+        if (status == WSAPEER_OK)
+            status = wsapeer_fw_set_peer_target_name(sock, stack, size, NULL, NULL);
+        return status;
+    }
+    status = wsapeer_set_peer_target_name_direct(sock, protocol,
+                                                 host ? WSAPEER_PEER_IPV4 : WSAPEER_PEER_NONE,
+                                                 host ? address : NULL, port, 0, 0, heap,
+                                                 bytes / 2);
+    free(heap);
+    return status;
+}
 
 int wsapeer_set_peer_target_name_direct(uint64_t sock, uint32_t protocol, int peer_kind,
                                         const uint8_t *address, uint16_t port,

@@ -30,6 +30,7 @@ WP_ASSERT(OFF_PROTOCOL == 0, ptn_protocol);
 WP_ASSERT(OFF_ADDRESS == 8, ptn_address);
 WP_ASSERT(OFF_NAME_LEN == 136, ptn_name_len);
 WP_ASSERT(OFF_NAME == 140, ptn_name);
+WP_ASSERT(OFF_NAME == WSAPEER_PTN_NAME_OFFSET, ptn_name_offset);
 WP_ASSERT(sizeof(wp_sockaddr_storage) == 128, storage_size);
 WP_ASSERT(OFF_FAMILY == 8, storage_family);
 WP_ASSERT(sizeof(wp_sockaddr_in) == 16, in_size);
@@ -107,6 +108,27 @@ int wsapeer_ptn_marshal(void *out, size_t out_size, uint32_t protocol,
     put_le32(p + OFF_PROTOCOL, protocol);
     put_le32(p + OFF_NAME_LEN, name_length_field(protocol, name_units));
     memcpy(p + OFF_NAME, name, 2 * name_units);
+    return WSAPEER_OK;
+}
+
+int wsapeer_ptn_header(void *out, size_t out_size, uint32_t protocol, int peer_kind,
+                       const uint8_t *address, uint16_t port, size_t name_units)
+{
+    uint8_t *p = (uint8_t *)out;
+    size_t need = wsapeer_ptn_size(name_units);
+    int status;
+
+    if (p == NULL || need == 0 || protocol > WSAPEER_PROTOCOL_IPSEC2)
+        return WSAPEER_E_ARGUMENT;
+    if (out_size < need)
+        return WSAPEER_E_BUFFER;
+    memset(p, 0, OFF_NAME);
+    memset(p + OFF_NAME + 2 * name_units, 0, need - OFF_NAME - 2 * name_units);
+    status = write_sockaddr(p + OFF_ADDRESS, peer_kind, address, port, 0, 0);
+    if (status < 0)
+        return status;
+    put_le32(p + OFF_PROTOCOL, protocol);
+    put_le32(p + OFF_NAME_LEN, name_length_field(protocol, name_units));
     return WSAPEER_OK;
 }
 

@@ -255,6 +255,19 @@ typedef struct {
     size_t size;
 } wsapeer_buffer;
 
+/* The prepared call: a target's buffer and size, made once, passed as one
+ * argument (the hot path of a server converts two arguments, not three). */
+int wsapeer_set_peer_target_name_item(uint64_t sock, const wsapeer_buffer *item);
+/* The one-shot call from text, as cffi passes a Python str (wchar_t, NUL-
+ * terminated; the caller has made sure neither string holds a NUL): host NULL
+ * for no peer (TCP), else an IPv4 address in dotted-quad form (four parts of
+ * 1 to 3 digits, at most 255, no leading zero). Marshals on the stack and
+ * calls. WSAPEER_E_FORMAT, before any call, when the name or host is not one
+ * this path takes (empty, too long, a lone surrogate, another address form):
+ * the caller then takes the full path, which says what is wrong. */
+int wsapeer_set_peer_target_name_text(uint64_t sock, uint32_t protocol, const wchar_t *host,
+                                      uint16_t port, const wchar_t *name);
+
 /* Issues n calls in one loop (overlapped on Windows), then waits for all of
  * them up to timeout_ms; results[i] gets each status (0 or a WSA code). At
  * the timeout what is left is cancelled and the cancellations awaited for up
@@ -271,5 +284,15 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
                   size_t n_socks, const wsapeer_buffer *const *inputs, int *results,
                   uint32_t timeout_ms);
 /* CDEF END */
+
+/* Where AllStrings starts (the structure's 4 bytes of tail padding overlap
+ * it); marshal.c asserts it against the SDK's layout. */
+#define WSAPEER_PTN_NAME_OFFSET 140
+
+/* Writes every field of a SOCKET_PEER_TARGET_NAME but the name, which the
+ * caller has already put at AllStrings (name_units code units), and zeroes
+ * the padding before and after it: marshalling a name in place. */
+int wsapeer_ptn_header(void *out, size_t out_size, uint32_t protocol, int peer_kind,
+                       const uint8_t *address, uint16_t port, size_t name_units);
 
 #endif /* WSAPEER_H */

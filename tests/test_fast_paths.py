@@ -33,9 +33,12 @@ def newest_sequence(model) -> int:
 
 hosts = st.one_of(
     st.ip_addresses().map(str),
-    st.text(alphabet="0123456789.:abcdefABCDEF%x", min_size=0, max_size=40),
+    st.text(alphabet="0123456789.:abcdefABCDEF%x \0\uff11", min_size=0, max_size=40),
 )
-names = st.text(min_size=0, max_size=30)
+names = st.one_of(
+    st.text(min_size=0, max_size=30),
+    st.text(alphabet=st.characters(codec=None), max_size=30),  # lone surrogates too
+)
 protocols = st.one_of(st.sampled_from(list(SecurityProtocol)), st.integers(-1, 3), st.booleans())
 ports = st.one_of(st.integers(-1, 65536), st.booleans())
 
@@ -126,3 +129,86 @@ def test_apply_many_sends_each_target():
         assert [r.data for r in records] == [
             sdk.build_peer_target_name(f"host/p{i}", ("192.0.2.1", i + 1)) for i in range(20)
         ]
+
+
+# The one-shot path parses IPv4 hosts and encodes names in C: what it takes must
+# be exactly what PeerTargetName takes, byte for byte, and what it refuses must
+# reach the full path's clear error (hostile and boundary cases).
+HOSTILE_HOSTS = [
+    "192.0.2.1\0",
+    "192.0.2.1\0.7",
+    "192.0.2.1\x00evil",
+    "01.2.3.4",
+    "1.02.3.4",
+    "00.0.0.0",
+    "0.0.0.0",
+    "255.255.255.255",
+    "256.1.1.1",
+    "1.2.3",
+    "1.2.3.4.5",
+    " 1.2.3.4",
+    "1.2.3.4 ",
+    "1..2.3",
+    "1.2.3.",
+    ".1.2.3",
+    "\uff11.2.3.4",
+    "1.2.3.4\u0660",
+    "+1.2.3.4",
+    "1.2.3.-4",
+    "0x1.2.3.4",
+    "1234.1.1.1",
+    "999.1.1.1",
+    "",
+    ".",
+    "::ffff:1.2.3.4",
+    "1.2.3.4%1",
+]
+
+
+@pytest.mark.parametrize("host", HOSTILE_HOSTS)
+@pytest.mark.parametrize("handle", [False, True])
+def test_one_shot_hosts_as_peer_target_name_takes_them(host, handle):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with contract_model() as model, socket.socket(family, socket.SOCK_DGRAM) as u:
+        expected = outcome(model, lambda: PeerTargetName("host/x", (host, 500)).apply(u))
+        target = u.fileno() if handle else u
+        for _ in range(3):
+            got = outcome(
+                model, lambda: wsapeer.set_peer_target_name(target, "host/x", (host, 500))
+            )
+            assert got == expected, host
+
+
+BOUNDARY_NAMES = [
+    "a" * 220,
+    "a" * 221,
+    "a" * 439,
+    "a" * 440,
+    "a" * 441,
+    "\U0001f511" * 110,
+    "\U0001f511" * 111,
+    "\U0001f511" * 220,
+    "\U0001f511" * 221,
+    "a" * 32767,
+    "a" * 32768,
+    "\U0001f511" * 16383 + "a",
+    "\U0001f511" * 16384,
+    "host/\ud800",
+    "host/\udfff\ud800",
+    "\ud83d\udd11",
+    "host/\0x",
+    "\0",
+]
+
+
+@pytest.mark.parametrize("name", BOUNDARY_NAMES, ids=lambda n: f"{len(n)}:{n[:6]!r}")
+@pytest.mark.parametrize("with_peer", [False, True])
+def test_one_shot_names_at_the_boundaries(name, with_peer):
+    peer = ("192.0.2.1", 500) if with_peer else None
+    kind = socket.SOCK_DGRAM if with_peer else socket.SOCK_STREAM
+    with contract_model() as model, socket.socket(socket.AF_INET, kind) as sock:
+        expected = outcome(model, lambda: PeerTargetName(name, peer).apply(sock))
+        for _ in range(3):
+            assert (
+                outcome(model, lambda: wsapeer.set_peer_target_name(sock, name, peer)) == expected
+            )

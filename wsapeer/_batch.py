@@ -54,7 +54,10 @@ def _columns(socks: List[Any], targets: List[Target]) -> Optional[Tuple[List[int
     else:
         functions = [_PTN if type(t) is PeerTargetName else _SETTINGS for t in targets]
     first = socks[0]
-    families = {getattr(t, "_family", 0) for t in targets} - {0}
+    if len(kinds) == 1 and PeerTargetName in kinds:
+        families = {t._family for t in targets} - {0}  # a slot read, no getattr call
+    else:
+        families = {getattr(t, "_family", 0) for t in targets} - {0}
     try:
         # One socket for every item only if it is the same object: distinct
         # objects that merely compare equal may be different sockets (or True and 1).

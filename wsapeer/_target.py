@@ -176,7 +176,7 @@ class PeerTargetName(Marshalled):
             handle = sock
         else:
             return self._apply_to(handle_of(sock), sock)
-        status = _set(handle, self._buffer, self._size)
+        status = _set_item(handle, self._item)
         if status:
             _errors.raise_status(status, _FUNCTION)
         return None
@@ -184,7 +184,7 @@ class PeerTargetName(Marshalled):
     def _apply_to(self, handle: int, sock: object) -> None:
         """apply() with every check, for the cases its fast path hands over."""
         check_peer_family(sock, self._peer)
-        status = _set(handle, self._buffer, self._size)
+        status = _set_item(handle, self._item)
         if status:
             _errors.raise_status(status, _FUNCTION)
 
@@ -272,70 +272,59 @@ def set_peer_target_name(
     """
     # Straight-line on purpose: this runs per connection. A target seen twice
     # is kept (immutable, so sharing is safe) and applied like a prepared one;
-    # a new one goes straight to C when it is a common valid case, checked as
-    # strictly as PeerTargetName checks it; anything else takes the full path,
-    # which says what is wrong.
+    # a new one goes straight to C (which parses an IPv4 address and encodes
+    # the name) when it is a common valid case, checked as strictly as
+    # PeerTargetName checks it; anything else takes the full path, which says
+    # what is wrong.
     if type(sock) is SOCKET:
         handle = sock.fileno()
         if handle < 0:
             handle = handle_of(sock)  # raises: closed
     else:
         handle = handle_of(sock)
-    key: Optional[Tuple[Any, ...]] = None
-    if (type(target_name) is str and type(protocol) in _PROTOCOL_TYPES
-            and (peer is None or (type(peer) is tuple and len(peer) == 2
-                                  and type(peer[0]) is str and type(peer[1]) is int))):  # fmt: skip
-        key = (target_name, peer, protocol)  # types checked: True == 1 cannot alias
-        target = _known.get(key)
-        if target is not None:
-            if target._family and isinstance(sock, SOCKET) and family_of(sock) != target._family:
-                check_peer_family(sock, target._peer)
-            status = _set(handle, target._buffer, target._size)
-            if status:
-                _errors.raise_status(status, _FUNCTION)
-            return
-        if key in _seen:
-            target = PeerTargetName(target_name, peer, protocol)
-            if len(_known) >= _KEEP:
-                _known.clear()
-            _known[key] = target
-            target._apply_to(handle, sock)
-            return
-    if (type(target_name) is str and target_name and "\0" not in target_name
-            and type(protocol) in _PROTOCOL_TYPES and 0 <= protocol <= 2):  # fmt: skip
-        try:
-            encoded = _utf16(target_name)[0]
-        except UnicodeEncodeError:
-            encoded = b""
-        units = len(encoded) >> 1
-        if 0 < units <= _MAX_UNITS:
-            status = -1
-            if peer is None:
-                status = _direct(handle, protocol, 0, _NULL, 0, 0, 0, encoded, units)
-            elif type(peer) is tuple and len(peer) == 2:
-                host, port = peer
-                if type(host) is str and type(port) is int and 0 <= port <= 0xFFFF:
-                    family: int = 0
-                    if "." in host and ":" not in host:
-                        family, kind = _AF_INET, _V4
-                    elif ":" in host and "%" not in host:
-                        family, kind = _AF_INET6, _V6
-                    if family and (not isinstance(sock, SOCKET) or family_of(sock) == family):
-                        try:
-                            packed = inet_pton(family, host)
-                        except OSError:
-                            pass
-                        else:
-                            status = _direct(handle, protocol, kind, packed, port, 0, 0, encoded,
-                                             units)  # fmt: skip
-            if status >= 0:
-                if key is not None:
-                    if len(_seen) >= _KEEP:
-                        _seen.clear()
-                    _seen[key] = None
+    key: Any = None
+    if type(target_name) is str and (type(protocol) is _SP or type(protocol) is int):
+        if peer is None:
+            key = (target_name, protocol)  # types checked: True == 1 cannot alias
+        elif type(peer) is tuple and len(peer) == 2:
+            host, port = peer
+            if type(host) is str and type(port) is int:
+                key = (target_name, host, port, protocol)
+    if key is not None:
+        known = _known.get(key)
+        if known is None:
+            status = _NOT_TAKEN
+            if target_name and "\0" not in target_name and 0 <= protocol <= 2:
+                if peer is None:
+                    status = _text(handle, protocol, _NULL, 0, target_name)
+                elif 0 <= port <= 0xFFFF and "\0" not in host:  # C reads up to a NUL
+                    family = family_of(sock) if isinstance(sock, SOCKET) else 0
+                    if family != _AF_INET6:
+                        status = _text(handle, protocol, host, port, target_name)
+                    if status == _NOT_TAKEN and family != _AF_INET:
+                        status = _ipv6(handle, protocol, host, port, target_name)
+            if status != _NOT_TAKEN:
+                if len(_known) >= _KEEP:
+                    _known.clear()
+                _known[key] = _ONCE
                 if status:
                     _errors.raise_status(status, _FUNCTION)
-                return
+                return None
+        elif known is _ONCE:  # the second time: kept from now on
+            known = PeerTargetName(target_name, peer, protocol)
+            _known[key] = known
+            return known._apply_to(handle, sock)
+        else:
+            if (
+                known._family
+                and type(sock) is not int
+                and (type(sock) is not SOCKET or family_of(sock) != known._family)
+            ):
+                check_peer_family(sock, known._peer)
+            status = _set_item(handle, known._item)
+            if status:
+                _errors.raise_status(status, _FUNCTION)
+            return None
     PeerTargetName(target_name, peer, protocol)._apply_to(handle, sock)
 
 
@@ -374,17 +363,36 @@ def delete_peer_target_name_async(
     return start(_calls.DELETE_PEER_TARGET_NAME, handle, buffer, size, routine)
 
 
-# Targets set more than once by set_peer_target_name, and keys seen once. Bounded:
-# cleared when full (a server's working set is far smaller; a scan of many
-# peers just takes the direct path).
+def _ipv6(handle: int, protocol: int, host: str, port: int, target_name: str) -> int:
+    """The one-shot path for an IPv6 peer (host, port): the call's status, or
+    _NOT_TAKEN when the host is not a plain IPv6 address or the name cannot be
+    encoded (the full path then says why)."""
+    if ":" not in host or "%" in host:
+        return _NOT_TAKEN
+    try:
+        packed = inet_pton(_AF_INET6, host)
+        encoded = _utf16(target_name)[0]
+    except (OSError, UnicodeEncodeError):
+        return _NOT_TAKEN
+    units = len(encoded) >> 1
+    if not 0 < units <= _MAX_UNITS:
+        return _NOT_TAKEN
+    return int(_direct(handle, protocol, _V6, packed, port, 0, 0, encoded, units))
+
+
+# Keys set_peer_target_name has seen: _ONCE the first time, then the target,
+# kept. Bounded: cleared when full (a server's working set is far smaller; a
+# scan of many peers just takes the direct path).
 _KEEP = 1024
-_known: dict[Tuple[Any, ...], PeerTargetName] = {}
-_seen: dict[Tuple[Any, ...], None] = {}
-_set = lib.wsapeer_set_peer_target_name
+_ONCE: Any = object()
+_known: dict[Tuple[Any, ...], Any] = {}
+_set_item = lib.wsapeer_set_peer_target_name_item
+_text = lib.wsapeer_set_peer_target_name_text
+_NOT_TAKEN = lib.WSAPEER_E_FORMAT
 _direct = lib.wsapeer_set_peer_target_name_direct
 _utf16 = codecs.utf_16_le_encode
 _NULL = ffi.NULL
 _MAX_UNITS = lib.WSAPEER_MAX_NAME_UNITS
 _V4, _V6 = lib.WSAPEER_PEER_IPV4, lib.WSAPEER_PEER_IPV6
 _AF_INET, _AF_INET6 = FAMILY_OF_KIND[_V4], FAMILY_OF_KIND[_V6]
-_PROTOCOL_TYPES = (int, SecurityProtocol)
+_SP = SecurityProtocol
