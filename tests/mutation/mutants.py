@@ -26,6 +26,7 @@ class Mutant(NamedTuple):
 
 ZEROING = ("tests/test_zeroing.py",)
 FAITHFUL = ("tests/test_model_faithful.py",)
+FAST = ("tests/test_fast_paths.py",)
 STRICT = ("tests/test_strict_model.py",)
 
 MUTANTS = [
@@ -265,9 +266,9 @@ MUTANTS = [
     ),
     Mutant(
         "cached-one-shot-sends-twice", "wsapeer/_target.py",
-        "            status = _set(handle, target._buffer, target._size)",
-        "            _set(handle, target._buffer, target._size)\n"
-        "            status = _set(handle, target._buffer, target._size)",
+        "            status = _set_item(handle, known._item)",
+        "            _set_item(handle, known._item)\n"
+        "            status = _set_item(handle, known._item)",
         "a cached one-shot call makes the Winsock call twice",
         tests=("tests/test_fast_paths.py",),
     ),
@@ -322,8 +323,8 @@ MUTANTS = [
     ),
     Mutant(
         "subclass-family-unchecked", "wsapeer/_target.py",
-        "if family and (not isinstance(sock, SOCKET) or family_of(sock) == family):",
-        "if family and (type(sock) is not SOCKET or family_of(sock) == family):",
+        "family = family_of(sock) if isinstance(sock, SOCKET) else 0",
+        "family = family_of(sock) if type(sock) is SOCKET else 0",
         "an IPv4 peer reaches Windows on an IPv6 socket.socket subclass",
         tests=("tests/test_strict_api.py",),
     ),
@@ -459,6 +460,36 @@ MUTANTS = [
         "            break;",
         "        if (impersonations[i].thread == self) {\n            break;",
         "the model keeps a thread impersonating after WSARevertImpersonation",
+    ),
+    # ---- the one-shot path in C takes only what PeerTargetName takes (issue 15) -------
+    Mutant(
+        "oneshot-host-nul-unchecked", "wsapeer/_target.py",
+        '                elif 0 <= port <= 0xFFFF and "\\0" not in host:',
+        "                elif 0 <= port <= 0xFFFF:",
+        "a host with a NUL after a valid address: C reads up to the NUL and sends that address",
+        tests=FAST,
+    ),
+    Mutant(
+        "ipv4-leading-zero", "src/_wsapeer.c",
+        "            if (digits == 1 && value == 0)\n"
+        "                return -1; /* a leading zero */\n",
+        "",
+        "the C IPv4 parser takes 01.2.3.4, which PeerTargetName refuses",
+        tests=FAST,
+    ),
+    Mutant(
+        "ipv4-trailing-junk", "src/_wsapeer.c",
+        "    return *s == 0 ? 0 : -1;",
+        "    return 0;",
+        "the C IPv4 parser takes an address followed by anything",
+        tests=FAST,
+    ),
+    Mutant(
+        "ipv4-part-over-255", "src/_wsapeer.c",
+        "        if (digits == 0 || digits > 3 || value > 255)",
+        "        if (digits == 0 || digits > 3)",
+        "the C IPv4 parser takes 256.1.1.1 (and wraps it to 0.1.1.1)",
+        tests=FAST,
     ),
     # ---- the contract model tells the truth (issue 14) -------------------------------
     Mutant(
