@@ -256,6 +256,70 @@ static void test_udp_several_peers(void)
     closesocket(s6);
 }
 
+/* Issue 15: the one-shot call from text (a str as cffi passes it: wchar_t,
+ * UTF-16 on Windows) sends exactly what the SDK's structure holds, for every
+ * vector it takes (no peer, or an IPv4 peer), and takes nothing else. */
+static void test_text_one_shot(void)
+{
+    SOCKET tcp = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    SOCKET udp = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    wchar_t host[64], *name = (wchar_t *)calloc(LONG_NAME_UNITS + 2, sizeof(wchar_t));
+    size_t v, size, units, i;
+
+    dll.reset();
+    for (v = 0; v < SDK_VECTOR_COUNT && name; v++) {
+        const sdk_vector *t = &sdk_vectors[v];
+        SOCKET s = t->family == AF_INET ? udp : tcp;
+        const wchar_t *n = sdk_name(t, &units);
+        SOCKET_PEER_TARGET_NAME *sdk;
+        if (t->family == AF_INET6)
+            continue;
+        wmemcpy(name, n, units);
+        name[units] = 0;
+        for (i = 0; t->host && t->host[i]; i++)
+            host[i] = (wchar_t)t->host[i];
+        host[i] = 0;
+        sdk = sdk_fill(t, &size);
+        CHECK(sdk && wsapeer_set_peer_target_name_text((uint64_t)s, (uint32_t)t->protocol,
+                                                       t->host ? host : NULL, t->port,
+                                                       name) == 0,
+              "text vector %u accepted", (unsigned)v);
+        CHECK(sdk && record_equals(dll.record_count() - 1, s, sdk, size),
+              "text vector %u: the SDK's bytes", (unsigned)v);
+        free(sdk);
+    }
+    /* What the path does not take: the caller's full path says why. */
+    {
+        static const wchar_t *bad_hosts[] = {L"01.2.3.4", L"256.1.1.1", L"1.2.3", L"1.2.3.4.5",
+                                             L"1.2.3.4 ", L"::1", L"", L"\xFF11.2.3.4"};
+        static const wchar_t lone[] = {L'h', 0xD800, 0};
+        static const wchar_t reversed[] = {0xDC00, 0xD800, 0};
+        size_t before = dll.record_count();
+        for (i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++)
+            CHECK(wsapeer_set_peer_target_name_text((uint64_t)udp, 0, bad_hosts[i], 500,
+                                                    L"host/x") == WSAPEER_E_FORMAT,
+                  "text: host %u not taken", (unsigned)i);
+        CHECK(wsapeer_set_peer_target_name_text((uint64_t)tcp, 0, NULL, 0, L"") ==
+                  WSAPEER_E_FORMAT, "text: an empty name not taken");
+        CHECK(wsapeer_set_peer_target_name_text((uint64_t)tcp, 0, NULL, 0, lone) ==
+                  WSAPEER_E_FORMAT, "text: a lone surrogate not taken");
+        CHECK(wsapeer_set_peer_target_name_text((uint64_t)tcp, 0, NULL, 0, reversed) ==
+                  WSAPEER_E_FORMAT, "text: a reversed pair not taken");
+        CHECK(wsapeer_set_peer_target_name_text((uint64_t)tcp, 3, NULL, 0, L"host/x") ==
+                  WSAPEER_E_FORMAT, "text: protocol 3 not taken");
+        if (name) {
+            wmemset(name, L'x', LONG_NAME_UNITS + 1);
+            name[LONG_NAME_UNITS + 1] = 0;
+            CHECK(wsapeer_set_peer_target_name_text((uint64_t)tcp, 0, NULL, 0, name) ==
+                      WSAPEER_E_FORMAT, "text: 32768 units not taken");
+        }
+        CHECK(dll.record_count() == before, "text: nothing not taken reached the model");
+    }
+    free(name);
+    closesocket(tcp);
+    closesocket(udp);
+}
+
 static SOCKET connected_pair(int type, SOCKET *server_side)
 {
     SOCKET listener = socket(AF_INET, type, 0), client = socket(AF_INET, type, 0);
@@ -2296,6 +2360,7 @@ int main(void)
     test_tcp_before_connect(AF_INET);
     test_tcp_before_connect(AF_INET6);
     test_udp_several_peers();
+    test_text_one_shot();
     test_documented_errors();
     test_release_build();
     test_overlapped();
