@@ -1004,3 +1004,34 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
 }
 
 #endif /* _WIN32 */
+
+/* Both platforms: built on the operation calls above. */
+int wsapeer_op_run(int function, uint64_t sock, const void *input, size_t size,
+                   wsapeer_op **pending)
+{
+    wsapeer_op *op;
+    int status;
+
+    if (pending == NULL || function == WSAPEER_CALL_QUERY_SOCKET_SECURITY)
+        return WSAPEER_E_ARGUMENT; /* a query's answer lives in its operation */
+    *pending = NULL;
+    if (!known_function(function))
+        return WSAPEER_E_ARGUMENT;
+    op = wsapeer_op_new(function, sock, input, size, WSAPEER_OP_EVENT);
+    if (op == NULL)
+        return WSAPEER_E_NOMEM;
+    status = wsapeer_op_start(op);
+    if (status < 0) {
+        wsapeer_op_release(op);
+        return status;
+    }
+    if (!wsapeer_op_done(op)) {
+        *pending = op;
+        return WSAPEER_WSA_IO_PENDING;
+    }
+    status = wsapeer_op_result(op);
+    /* Released as any operation is: on Windows kept until Windows has let go
+     * of its OVERLAPPED and event, which a call done at once may still touch. */
+    wsapeer_op_release(op);
+    return status;
+}

@@ -248,6 +248,13 @@ uintptr_t wsapeer_op_event(wsapeer_op *op);
 void wsapeer_op_release(wsapeer_op *op);
 /* Operations allocated and not yet freed, in this process. */
 size_t wsapeer_op_live(void);
+/* Issues one call (not a query) with an OVERLAPPED in event mode. Done at
+ * once: returns its outcome (0 or the error) and releases the operation.
+ * Pending: returns WSAPEER_WSA_IO_PENDING with the operation in *pending, the
+ * caller's to wait for and release. A negative status: not issued. The
+ * asyncio path, which most calls leave at once, with one C call. */
+int wsapeer_op_run(int function, uint64_t sock, const void *input, size_t size,
+                   wsapeer_op **pending);
 
 /* One prepared input of a batch: a marshalled structure and its size. */
 typedef struct {

@@ -187,3 +187,22 @@ def start(
         seen = Seen(NAMES[function], sock_handle)
         watch.append(seen)
     return Operation(op, function, take, routine, _token=_MADE_HERE, _seen=seen)
+
+
+def run(function: int, sock_handle: int, buffer: Any, size: int) -> Optional[Operation[None]]:
+    """Issues one call that returns nothing (not a query), for asyncio: None
+    when it completed at once (raising its error, if any), else the pending
+    Operation to wait for. One C call when Windows answers at once, as it
+    mostly does; no Operation object is made then."""
+    pending = ffi.new("wsapeer_op **")
+    status = lib.wsapeer_op_run(function, sock_handle, buffer, size, pending)
+    if status == lib.WSAPEER_WSA_IO_PENDING:
+        op = ffi.gc(pending[0], lib.wsapeer_op_release)
+        seen = None
+        if watch is not None:
+            seen = Seen(NAMES[function], sock_handle)
+            watch.append(seen)
+        return Operation(op, function, _nothing, False, _token=_MADE_HERE, _seen=seen)
+    if status:
+        _errors.raise_status(status, NAMES[function])
+    return None

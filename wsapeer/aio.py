@@ -23,11 +23,14 @@ import sys
 from typing import Any, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from ._batch import apply_many as _apply_many
+from ._calls import SET_PEER_TARGET_NAME as _SET_NAME
+from ._calls import SET_SOCKET_SECURITY as _SET_SECURITY
 from ._enums import ProtocolArg, SecurityProtocol
 from ._overlapped import Operation
+from ._overlapped import run as _run
 from ._query import SecurityInfo, query_socket_security_async
 from ._settings import IPsecSettings, SecuritySettings, set_socket_security_async
-from ._socket import SocketLike
+from ._socket import SocketLike, check_peer_family, handle_of
 from ._target import PeerTargetName, delete_peer_target_name_async
 
 __all__ = [
@@ -101,7 +104,14 @@ async def apply(
             "target must be a PeerTargetName, SecuritySettings or IPsecSettings, "
             f"not {type(target).__name__}"
         )
-    await wait(target.apply_async(sock))
+    if isinstance(target, PeerTargetName):
+        function, handle = _SET_NAME, handle_of(sock)
+        check_peer_family(sock, target._peer)
+    else:
+        function, handle = _SET_SECURITY, handle_of(sock)
+    pending = _run(function, handle, target._buffer, target._size)
+    if pending is not None:
+        await wait(pending)
 
 
 async def apply_many(
