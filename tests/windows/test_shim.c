@@ -1798,6 +1798,49 @@ static DWORD WINAPI close_only(LPVOID sock)
 /* The outcome is Windows' own (OVERLAPPED.Internal), whatever became of the
  * socket: after the application closed it, WSAGetOverlappedResult answers
  * WSAENOTSOCK (Wine's does, as Windows' documents). */
+/* Issue 15: wsapeer_op_run, the asyncio path: done at once, one call and the
+ * operation gone; pending, the operation handed over. */
+static void test_op_run(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    size_t size;
+    uint8_t *buf = udp_target(511, &size);
+    wsapeer_op *op = (wsapeer_op *)1;
+    ULONGLONG t0;
+
+    dll.reset();
+    CHECK(wsapeer_op_run(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)s, buf, size, &op) == 0 &&
+              op == NULL && dll.record_count() == 1,
+          "op_run: done at once, nothing handed over");
+    t0 = GetTickCount64();
+    while (wsapeer_op_live() != 0 && GetTickCount64() - t0 < 2000)
+        Sleep(1);
+    CHECK(wsapeer_op_live() == 0, "op_run: the operation freed once Windows let it go");
+    CHECK(wsapeer_op_run(WSAPEER_CALL_QUERY_SOCKET_SECURITY, (uint64_t)s, buf, size, &op) ==
+              WSAPEER_E_ARGUMENT,
+          "op_run: a query is refused (its answer lives in its operation)");
+    CHECK(wsapeer_op_run(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)s, buf, size, NULL) ==
+              WSAPEER_E_ARGUMENT,
+          "op_run: no place for a pending operation is refused");
+    dll.set_completion(WSAPEER_MODEL_PEND);
+    CHECK(wsapeer_op_run(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)s, buf, size, &op) ==
+              WSAPEER_WSA_IO_PENDING && op != NULL,
+          "op_run: pending, the operation handed over");
+    if (op != NULL) {
+        CHECK(dll.complete_pending(10) == 1 && wsapeer_op_wait(op, 1000) == 1 &&
+                  wsapeer_op_result(op) == 0,
+              "op_run: the handed-over operation completes");
+        wsapeer_op_release(op);
+    }
+    dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+    /* Refused at once by the model: the error, nothing handed over. */
+    CHECK(wsapeer_op_run(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)INVALID_SOCKET - 1, buf,
+                         size, &op) == WSAENOTSOCK && op == NULL,
+          "op_run: a refused call returns its error");
+    free(buf);
+    closesocket(s);
+}
+
 /* Issue 14: closing a socket with an operation in flight aborts it, as
  * Windows does (closesocket cancels the socket's pending I/O): done with
  * WSA_OPERATION_ABORTED without anyone completing it, and a later completion
@@ -2383,6 +2426,7 @@ int main(void)
     test_batch_orphaned();
     test_outcome_after_close();
     test_pending_aborted_by_close();
+    test_op_run();
     test_op_query_length();
     test_op_publish_stress();
     test_op_done_at_once();
