@@ -10,12 +10,14 @@ build can run them and say what they sent.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import socket
 import struct
 from typing import Callable, Dict, List, NamedTuple
 
 import wsapeer
+import wsapeer.aio
 from wsapeer import PeerTargetName
 from wsapeer._wsapeer import ffi, lib
 
@@ -23,6 +25,7 @@ NAME = "host/peer.example.com"
 PEER4 = ("192.0.2.1", 500)
 PEER6 = ("2001:db8::1", 500)
 BATCH = 1000
+TCP_SOCKETS = 200  # one target, many sockets: a TCP server's batch
 ROTATION = 4096  # more distinct peers than set_peer_target_name keeps
 
 
@@ -128,6 +131,8 @@ def struct_set_peer_target_name(call, sock, name, peer, protocol=0):
 
 def contenders(sockets: Dict[str, socket.socket]) -> List[Contender]:
     udp4, udp6, tcp = sockets["udp4"], sockets["udp6"], sockets["tcp"]
+    many_tcp = [sockets[f"tcp{i}"] for i in range(TCP_SOCKETS)]
+    loop = asyncio.new_event_loop()  # one for every round: the loop is not what is timed
     target4 = PeerTargetName(NAME, PEER4)
     target6 = PeerTargetName(NAME, PEER6)
     target_tcp = PeerTargetName(NAME)
@@ -176,6 +181,22 @@ def contenders(sockets: Dict[str, socket.socket]) -> List[Contender]:
         for _ in range(max(1, n // BATCH)):
             many(batch)
 
+    tcp_batch = [(s, target_tcp) for s in many_tcp]
+
+    def apply_many_tcp(n: int) -> None:
+        many = wsapeer.apply_many
+        for _ in range(max(1, n // len(tcp_batch))):
+            many(tcp_batch)
+
+    def aio_apply(n: int) -> None:
+        apply = wsapeer.aio.apply
+
+        async def calls() -> None:
+            for _ in range(n):
+                await apply(udp4, target4)
+
+        loop.run_until_complete(calls())
+
     def with_ctypes(n: int) -> None:
         for _ in range(n):
             ctypes_set_peer_target_name(ctypes_call, udp4, NAME, PEER4)
@@ -210,6 +231,12 @@ def contenders(sockets: Dict[str, socket.socket]) -> List[Contender]:
         Contender("apply_many", f"apply_many, {BATCH} prepared targets (per item)",
                   "one batch call over 1,000 prepared targets on one UDP socket; time per item",
                   apply_many, bytes(batch[-1][1])),
+        Contender("apply_many_tcp", f"apply_many, one target on {TCP_SOCKETS} sockets (per item)",
+                  f"one batch call applying one prepared TCP target to {TCP_SOCKETS} sockets: "
+                  "a TCP server's shape; time per item", apply_many_tcp, bytes(target_tcp)),
+        Contender("aio_apply", "await wsapeer.aio.apply(udp socket, target)",
+                  "the asyncio call, awaited in a running loop; the call completes at once",
+                  aio_apply, bytes(target4)),
         Contender("ctypes", "ctypes one-shot (IPv4 peer)",
                   "ctypes.Structure + create_string_buffer + byref, calling the same C function",
                   with_ctypes, bytes(target4)),
@@ -220,8 +247,11 @@ def contenders(sockets: Dict[str, socket.socket]) -> List[Contender]:
 
 
 def open_sockets() -> Dict[str, socket.socket]:
-    return {
+    sockets = {
         "udp4": socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
         "udp6": socket.socket(socket.AF_INET6, socket.SOCK_DGRAM),
         "tcp": socket.socket(socket.AF_INET, socket.SOCK_STREAM),
     }
+    for i in range(TCP_SOCKETS):
+        sockets[f"tcp{i}"] = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    return sockets
