@@ -216,3 +216,47 @@ def test_impersonation_reverts(listener, observe):
 
 def test_platform_is_windows():
     assert sys.platform == "win32"
+
+
+def test_real_call_cost_against_wsapeer_overhead(observe):
+    """Issue 15: what the real WSASetSocketPeerTargetName costs on this runner,
+    and what wsapeer adds to it, measured in one process and recorded (never
+    asserted: timings are for the record, not for a verdict)."""
+    import timeit
+
+    from wsapeer._wsapeer import lib
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u, INSECURE)
+        target = PeerTargetName("host/peer.example.com", ("127.0.0.1", 5100))
+        handle, buffer, size = u.fileno(), target._buffer, target._size
+        assert lib.wsapeer_set_peer_target_name(handle, buffer, size) == 0
+        peers = [("127.0.0.1", 5200 + i) for i in range(256)]
+
+        def one_shot_new():
+            for peer in peers:
+                wsapeer.set_peer_target_name(u, "host/peer.example.com", peer)
+
+        def best(stmt, number):
+            return min(timeit.repeat(stmt, number=number, repeat=7)) / number * 1e9
+
+        ns = {
+            "empty cffi call": best(lib.wsapeer_max_socket, 2000),
+            "floor (cffi + the real call)": best(
+                lambda: lib.wsapeer_set_peer_target_name(handle, buffer, size), 2000
+            ),
+            "PeerTargetName.apply(socket)": best(lambda: target.apply(u), 2000),
+            "set_peer_target_name, same peer": best(
+                lambda: wsapeer.set_peer_target_name(u, "host/peer.example.com",
+                                                     ("127.0.0.1", 5100)), 2000),
+            "set_peer_target_name, a new peer per call": best(one_shot_new, 1) / len(peers),
+        }  # fmt: skip
+        real = ns["floor (cffi + the real call)"] - ns["empty cffi call"]
+        overhead = ns["PeerTargetName.apply(socket)"] - real
+        observe("ns per call", {k: round(v) for k, v in ns.items()})
+        observe("the real call alone, ns (floor - empty cffi call)", round(real))
+        observe(
+            "wsapeer's share of apply(socket)",
+            round(overhead / ns["PeerTargetName.apply(socket)"], 3),
+        )
+        assert all(v > 0 for v in ns.values())
