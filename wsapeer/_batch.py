@@ -23,6 +23,7 @@ Item = Tuple[SocketLike, Any]
 Target = Any  # PeerTargetName, SecuritySettings or IPsecSettings
 
 _TARGET_KINDS = frozenset((PeerTargetName, SecuritySettings, IPsecSettings))
+_SOCKETS_ONLY = {SOCKET}
 _PTN = _calls.SET_PEER_TARGET_NAME
 _SETTINGS = _calls.SET_SOCKET_SECURITY
 
@@ -69,7 +70,12 @@ def _columns(socks: List[Any], targets: List[Target]) -> Optional[Tuple[List[int
             else:
                 pairs = ()
         else:
-            handles = [handle_of(sock) for sock in socks]
+            if set(map(type, socks)) == _SOCKETS_ONLY:  # a TCP server's connections
+                handles = [sock.fileno() for sock in socks]
+                if min(handles) < 0:
+                    return None  # a closed one: each item says which
+            else:
+                handles = [handle_of(sock) for sock in socks]
             pairs = zip(socks, targets) if families else ()
         for sock, target in pairs:
             if type(target) is PeerTargetName and target._family:
