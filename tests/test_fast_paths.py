@@ -5,6 +5,7 @@ The contract model's records show the bytes each path handed to Fwpuclnt; they
 are read with tests/sdk_layout.py, never with wsapeer's own parser, and their
 sequence numbers show how many calls each path made."""
 
+import asyncio
 import ipaddress
 import socket
 
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wsapeer
+import wsapeer.aio
 from wsapeer import PeerTargetName, SecurityProtocol, WinsockError
 from wsapeer.testing import contract_model
 
@@ -212,3 +214,31 @@ def test_one_shot_names_at_the_boundaries(name, with_peer):
             assert (
                 outcome(model, lambda: wsapeer.set_peer_target_name(sock, name, peer)) == expected
             )
+
+
+def test_a_socket_reinitialised_with_another_family_is_checked_again():
+    """socket.socket.__init__ can run again on a closed socket object: same
+    object, usually the same descriptor number, another family. No path may
+    trust an earlier family check of that object (issue 15 weighed a cache of
+    checked sockets; this is why there is none)."""
+    target = PeerTargetName("host/x", ("192.0.2.1", 5))
+    with contract_model():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for _ in range(3):
+                target.apply(s)
+                wsapeer.set_peer_target_name(s, "host/x", ("192.0.2.1", 5))
+                assert wsapeer.apply_many([(s, target)]) == [None]
+            s.close()
+            s.__init__(socket.AF_INET6, socket.SOCK_DGRAM)
+            for call in (
+                lambda: target.apply(s),
+                lambda: wsapeer.set_peer_target_name(s, "host/x", ("192.0.2.1", 5)),
+                lambda: asyncio.run(wsapeer.aio.apply(s, target)),
+            ):
+                with pytest.raises(ValueError, match="IPv4 address but the socket is IPv6"):
+                    call()
+            [error] = wsapeer.apply_many([(s, target)])
+            assert isinstance(error, ValueError)
+        finally:
+            s.close()

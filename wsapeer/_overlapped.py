@@ -189,12 +189,20 @@ def start(
     return Operation(op, function, take, routine, _token=_MADE_HERE, _seen=seen)
 
 
+#: Where wsapeer_op_run leaves a pending operation: per thread, because the
+#: call releases the GIL and another thread's call would write a shared cell.
+_cells = threading.local()
+
+
 def run(function: int, sock_handle: int, buffer: Any, size: int) -> Optional[Operation[None]]:
     """Issues one call that returns nothing (not a query), for asyncio: None
     when it completed at once (raising its error, if any), else the pending
     Operation to wait for. One C call when Windows answers at once, as it
     mostly does; no Operation object is made then."""
-    pending = ffi.new("wsapeer_op **")
+    try:
+        pending = _cells.pending
+    except AttributeError:  # this thread's first: one cell per thread, never shared
+        pending = _cells.pending = ffi.new("wsapeer_op **")
     status = lib.wsapeer_op_run(function, sock_handle, buffer, size, pending)
     if status == lib.WSAPEER_WSA_IO_PENDING:
         op = ffi.gc(pending[0], lib.wsapeer_op_release)

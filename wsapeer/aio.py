@@ -30,7 +30,7 @@ from ._overlapped import Operation
 from ._overlapped import run as _run
 from ._query import SecurityInfo, query_socket_security_async
 from ._settings import IPsecSettings, SecuritySettings, set_socket_security_async
-from ._socket import SocketLike, check_peer_family, handle_of
+from ._socket import SOCKET, SocketLike, check_peer_family, family_of, handle_of
 from ._target import PeerTargetName, delete_peer_target_name_async
 
 __all__ = [
@@ -104,11 +104,15 @@ async def apply(
             "target must be a PeerTargetName, SecuritySettings or IPsecSettings, "
             f"not {type(target).__name__}"
         )
+    handle = sock.fileno() if type(sock) is SOCKET else -1  # the common case, as in apply()
+    if handle < 0:
+        handle = handle_of(sock)  # everything else, and what is wrong with it
     if isinstance(target, PeerTargetName):
-        function, handle = _SET_NAME, handle_of(sock)
-        check_peer_family(sock, target._peer)
+        function = _SET_NAME
+        if target._family and isinstance(sock, SOCKET) and family_of(sock) != target._family:
+            check_peer_family(sock, target._peer)  # raises, saying which family
     else:
-        function, handle = _SET_SECURITY, handle_of(sock)
+        function = _SET_SECURITY
     pending = _run(function, handle, target._buffer, target._size)
     if pending is not None:
         await wait(pending)
