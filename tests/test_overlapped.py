@@ -621,3 +621,19 @@ def test_proactor_wait_keeps_the_operation_until_the_event_wait_ends(monkeypatch
             del loop._proactor
 
     asyncio.run(main())
+
+
+def test_apply_many_one_target_many_sockets_with_a_closed_one(model):
+    """The TCP server's shape (one target, many socket.socket objects) takes
+    each handle by fileno(); a closed socket still gets its own error."""
+    target = PeerTargetName("host/server.example.com")
+    socks = [socket.socket() for _ in range(3)]
+    socks[1].close()
+    try:
+        results = wsapeer.apply_many([(s, target) for s in socks])
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], ValueError) and "items[1]" in str(results[1])
+        assert [len(model.calls(s)) for s in (socks[0], socks[2])] == [1, 1]
+    finally:
+        for s in socks:
+            s.close()

@@ -491,6 +491,22 @@ MUTANTS = [
         "the C IPv4 parser takes 256.1.1.1 (and wraps it to 0.1.1.1)",
         tests=FAST,
     ),
+    Mutant(
+        "aio-family-unchecked", "wsapeer/aio.py",
+        "        if target._family and isinstance(sock, SOCKET) and family_of(sock) != "
+        "target._family:",
+        "        if False:",
+        "await aio.apply sends an IPv4 peer's name on an IPv6 socket",
+        tests=("tests/test_aio_apply.py", "tests/test_fast_paths.py"),
+    ),
+    Mutant(
+        "batch-closed-socket-unchecked", "wsapeer/_batch.py",
+        "                if min(handles) < 0:\n"
+        "                    return None  # a closed one: each item says which\n",
+        "",
+        "apply_many over many sockets: a closed one's -1 reaches C (or fails the whole batch)",
+        tests=("tests/test_overlapped.py",),
+    ),
     # ---- the contract model tells the truth (issue 14) -------------------------------
     Mutant(
         "model-inherit-by-port", "src/model/model.c",
