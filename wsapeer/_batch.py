@@ -44,10 +44,15 @@ def _item_handle(index: int, target: object, sock: object) -> Union[int, Excepti
     return handle
 
 
-def _columns(socks: List[Any], targets: List[Target]) -> Optional[Tuple[List[int], List[int]]]:
-    """(handles, functions) when every item is valid, each list holding one entry
-    shared by all items where it can; None when some item is not."""
-    kinds = set(map(type, targets))
+def _columns(
+    socks: List[Any], targets: List[Target]
+) -> Optional[Tuple[List[int], List[int], bool]]:
+    """(handles, functions, one target) when every item is valid, each list
+    holding one entry shared by all items where it can; None when some item is
+    not."""
+    one = targets[0]
+    same = all(map(operator.is_, targets, itertools.repeat(one)))  # a TCP server's batch
+    kinds = {type(one)} if same else set(map(type, targets))
     if not kinds <= _TARGET_KINDS:
         return None
     if len(kinds) == 1:
@@ -55,7 +60,9 @@ def _columns(socks: List[Any], targets: List[Target]) -> Optional[Tuple[List[int
     else:
         functions = [_PTN if type(t) is PeerTargetName else _SETTINGS for t in targets]
     first = socks[0]
-    if len(kinds) == 1 and PeerTargetName in kinds:
+    if same:
+        families = {getattr(one, "_family", 0)} - {0}
+    elif len(kinds) == 1 and PeerTargetName in kinds:
         families = {t._family for t in targets} - {0}  # a slot read, no getattr call
     else:
         families = {getattr(t, "_family", 0) for t in targets} - {0}
@@ -82,7 +89,7 @@ def _columns(socks: List[Any], targets: List[Target]) -> Optional[Tuple[List[int
                 check_peer_family(sock, target._peer)
     except (TypeError, ValueError):
         return None
-    return handles, functions
+    return handles, functions, same
 
 
 def apply_many(
@@ -129,9 +136,12 @@ def apply_many(
         raise TypeError(f"items[{index}] must be a (sock, target) pair") from None
     results: List[Optional[Exception]] = [None] * count
     columns = _columns(socks, targets)
+    inputs = None
     if columns is not None:
-        handles, functions = columns
+        handles, functions, same = columns
         issued: Optional[List[int]] = None
+        if same:
+            inputs = [targets[0]._item] * count
     else:  # some items cannot be issued: each says why in its slot
         issued, handles = [], []
         for index, (sock, target) in enumerate(zip(socks, targets)):
@@ -144,7 +154,7 @@ def apply_many(
         functions = [_PTN if type(targets[i]) is PeerTargetName else _SETTINGS for i in issued]
         targets = [targets[i] for i in issued]
     if targets:
-        _issue(handles, functions, targets, ms, results, issued)
+        _issue(handles, functions, targets, ms, results, issued, inputs)
     if raise_on_error:
         failed = [exc for exc in results if exc is not None]
         if failed:
@@ -167,6 +177,7 @@ def _issue(
     ms: int,
     results: List[Optional[Exception]],
     positions: Optional[List[int]],
+    inputs: Optional[List[Any]] = None,
 ) -> None:
     """One C batch over targets; each status lands in results at its item's
     position (positions[i], or i when every item was issued)."""
@@ -178,7 +189,7 @@ def _issue(
         len(functions),
         handles,
         len(handles),
-        [t._item for t in targets],
+        [t._item for t in targets] if inputs is None else inputs,
         statuses,
         ms,
     )
