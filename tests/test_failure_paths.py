@@ -144,6 +144,19 @@ FAILURES = {
         # Windows documents no failure; where nothing answers, it says so.
         (lambda s: wsapeer.revert_impersonation(), wsapeer.UnsupportedPlatformError, ""),
     ],
+    "wsapeer.create_connection": [
+        (lambda s: wsapeer.create_connection(("localhost", 1), "host/x"), ValueError, "no DNS"),
+        (lambda s: wsapeer.create_connection(("127.0.0.1", 1), "host/x"), ConnectionRefusedError,
+         "refused"),
+    ],
+    "wsapeer.create_server": [
+        (lambda s: wsapeer.create_server(("127.0.0.1", 0), family=1), ValueError, "family"),
+        (lambda s: wsapeer.create_server(s.server.getsockname()), OSError, "in use"),
+    ],
+    "wsapeer.peer_security": [
+        (lambda s: wsapeer.peer_security(1.5).__enter__(), TypeError, "sock must be"),
+        (lambda s: wsapeer.peer_security(s.udp).__enter__(), WinsockError, 10040),
+    ],
     "wsapeer.secure_client": [
         (lambda s: wsapeer.secure_client(s.udp, ""), ValueError, "must not be empty"),
         (lambda s: wsapeer.secure_client(s.client, "host/x"), WinsockError, 10056),
@@ -257,7 +270,9 @@ def test_failure_path(name, index):
             else:
                 with pytest.raises(expected, match=detail):
                     call(sockets)
-                if name not in ("wsapeer.impersonate_peer", "wsapeer.SecurityInfo"):
+                if name not in ("wsapeer.impersonate_peer", "wsapeer.SecurityInfo") and not (
+                    issubclass(expected, OSError)  # connect or bind, after the secure calls
+                ):
                     # Refused before C: the model saw nothing new.
                     assert [r.sequence for r in model.records] == before
     finally:

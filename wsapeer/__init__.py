@@ -15,6 +15,7 @@ from ._errors import (
     WinsockErrorInfo,
     WsapeerError,
 )
+from ._helpers import create_connection, create_server, peer_security
 from ._impersonation import impersonate_peer, impersonate_socket_peer, revert_impersonation
 from ._overlapped import Operation
 from ._query import SecurityInfo, query_socket_security, query_socket_security_async
@@ -71,10 +72,13 @@ __all__ = [
     "WinsockErrorInfo",
     "WsapeerError",
     "apply_many",
+    "create_connection",
+    "create_server",
     "delete_peer_target_name",
     "delete_peer_target_name_async",
     "impersonate_peer",
     "impersonate_socket_peer",
+    "peer_security",
     "query_socket_security",
     "query_socket_security_async",
     "revert_impersonation",

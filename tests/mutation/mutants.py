@@ -27,6 +27,7 @@ class Mutant(NamedTuple):
 ZEROING = ("tests/test_zeroing.py",)
 FAITHFUL = ("tests/test_model_faithful.py",)
 FAST = ("tests/test_fast_paths.py",)
+HELPERS = ("tests/test_helpers.py",)
 STRICT = ("tests/test_strict_model.py",)
 
 MUTANTS = [
@@ -506,6 +507,37 @@ MUTANTS = [
         "",
         "apply_many over many sockets: a closed one's -1 reaches C (or fails the whole batch)",
         tests=("tests/test_overlapped.py",),
+    ),
+    # ---- socket-shaped helpers (issue 16) ------------------------------------------
+    Mutant(
+        "helper-name-after-connect", "wsapeer/_helpers.py",
+        "            target.apply(sock)\n            if source is not None:\n"
+        "                sock.bind(source)\n            sock.connect(sockaddr)",
+        "            if source is not None:\n                sock.bind(source)\n"
+        "            sock.connect(sockaddr)\n            target.apply(sock)",
+        "create_connection names the peer after connect, when it protects nothing",
+        tests=HELPERS,
+    ),
+    Mutant(
+        "helper-resolves-names", "wsapeer/_helpers.py",
+        "        ipaddress.ip_address(host.split(\"%\", 1)[0])",
+        "        pass",
+        "the helpers take a host name (a DNS answer could be anybody's)",
+        tests=HELPERS,
+    ),
+    Mutant(
+        "server-security-after-bind", "wsapeer/_helpers.py",
+        "        chosen.apply(sock)  # before bind, as Windows requires of a server",
+        "        sock.bind(address)\n        chosen.apply(sock)",
+        "create_server secures the listener after bind",
+        tests=HELPERS,
+    ),
+    Mutant(
+        "peer-security-tokens-left-open", "wsapeer/_helpers.py",
+        "    with info:\n        yield info",
+        "    yield info",
+        "peer_security leaves the peer's token handles open",
+        tests=HELPERS,
     ),
     # ---- the contract model tells the truth (issue 14) -------------------------------
     Mutant(
