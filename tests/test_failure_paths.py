@@ -222,6 +222,7 @@ NOT_CALLS = {
     "wsapeer.UnsupportedPlatformError", "wsapeer.WinsockError", "wsapeer.WinsockErrorInfo",
     "wsapeer.WsapeerError", "wsapeer.testing.ModelRecord", "wsapeer.testing.ContractModel",
     "wsapeer.testing.ContractViolation", "wsapeer.testing.Violation",
+    "wsapeer.PeerAddress", "wsapeer.SocketLike",  # type aliases
 }  # fmt: skip
 
 

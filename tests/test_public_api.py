@@ -15,8 +15,11 @@ def public_members():
     for module in MODULES:
         for name in module.__all__:
             obj = getattr(module, name)
-            if not (inspect.isclass(obj) or callable(obj)):
-                continue
+            if (
+                not (inspect.isclass(obj) or callable(obj))
+                or getattr(obj, "__module__", "") == "typing"
+            ):
+                continue  # type aliases (PeerAddress, SocketLike) carry no docstring of their own
             yield f"{module.__name__}.{name}", obj
             if inspect.isclass(obj) and not issubclass(obj, int):
                 for attr, value in vars(obj).items():

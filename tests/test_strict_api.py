@@ -159,3 +159,44 @@ def test_security_info_cannot_be_copied_or_pickled():
             handle = info.peer_application_token
             assert model.token_closes(handle) == 0
         assert model.token_closes(handle) == 1
+
+
+def test_type_checkers_flag_a_wrong_peer_or_socket(tmp_path):
+    """mypy --strict reports a malformed peer tuple, address or socket in a
+    user's script (issue 16), and accepts the socket module's shapes."""
+    pytest.importorskip("mypy")
+    script = tmp_path / "user.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import ipaddress, socket
+            import wsapeer
+
+            s = socket.socket()
+            wsapeer.set_peer_target_name(s, "h", ("192.0.2.1", "500"))  # line 6
+            wsapeer.set_peer_target_name(s, "h", ("192.0.2.1",))  # line 7
+            wsapeer.delete_peer_target_name(s, "192.0.2.1")  # line 8
+            wsapeer.PeerTargetName("h", ("::1", 500, 0))  # line 9
+            wsapeer.create_connection("127.0.0.1:80", "h")  # line 10
+            wsapeer.set_peer_target_name("not a socket", "h")  # line 11
+            wsapeer.set_peer_target_name(s, "h", ("192.0.2.1", 500))
+            wsapeer.set_peer_target_name(s.fileno(), "h", ("::1", 500, 0, 3))
+            wsapeer.PeerTargetName("h", (ipaddress.ip_address("::1"), 500))
+            wsapeer.delete_peer_target_name(s, ("192.0.2.1", 500))
+            peer: wsapeer.PeerAddress = ("192.0.2.1", 500)
+            sock: wsapeer.SocketLike = s
+            wsapeer.set_peer_target_name(sock, "h", peer)
+            """
+        )
+    )
+    package_root = pathlib.Path(wsapeer.__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null",
+         str(script)],
+        capture_output=True, text=True, cwd=tmp_path,
+        env=dict(os.environ, MYPYPATH=str(package_root)),
+    )  # fmt: skip
+    flagged = sorted(
+        {int(line.split(":")[1]) for line in run.stdout.splitlines() if ": error:" in line}
+    )
+    assert flagged == [6, 7, 8, 9, 10, 11], run.stdout

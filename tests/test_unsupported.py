@@ -91,6 +91,7 @@ NOT_CALLS = {
     "wsapeer.aio.wait",  # takes an Operation, which no call returns here
     "wsapeer.testing.ContractModel", "wsapeer.testing.ModelRecord",
     "wsapeer.testing.ContractViolation", "wsapeer.testing.Violation",
+    "wsapeer.PeerAddress", "wsapeer.SocketLike",  # type aliases
     "wsapeer.testing.contract_model",  # checked below, by build
 }  # fmt: skip
 

@@ -6,6 +6,7 @@ impersonates peers, through a cffi C shim. Off Windows every call raises
 UnsupportedPlatformError: nothing is ever silently skipped.
 """
 
+from ._address import PeerAddress
 from ._batch import apply_many
 from ._enums import IPsecFlags, SecurityInfoFlags, SecurityProtocol, SecuritySettingsFlags
 from ._errors import (
@@ -26,6 +27,7 @@ from ._settings import (
     set_socket_security,
     set_socket_security_async,
 )
+from ._socket import SocketLike
 from ._target import (
     PeerTargetName,
     delete_peer_target_name,
@@ -61,12 +63,14 @@ __all__ = [
     "IPsecFlags",
     "IPsecSettings",
     "Operation",
+    "PeerAddress",
     "PeerTargetName",
     "SecurityInfo",
     "SecurityInfoFlags",
     "SecurityProtocol",
     "SecuritySettings",
     "SecuritySettingsFlags",
+    "SocketLike",
     "UnsupportedPlatformError",
     "WinsockError",
     "WinsockErrorInfo",

@@ -422,7 +422,8 @@ def _run_inspect(inspect: argparse.ArgumentParser, args: argparse.Namespace) -> 
             inspect.error("--flowinfo and --scope-id need an IPv6 --peer")
         peer = (*peer, args.flowinfo or 0, args.scope_id or 0)
     try:
-        target = PeerTargetName(args.name, peer, SecurityProtocol[args.protocol.upper()])
+        # The command line's peer is checked by PeerTargetName, as any caller's.
+        target = PeerTargetName(args.name, peer, SecurityProtocol[args.protocol.upper()])  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         inspect.error(str(exc))
     print(describe(target))

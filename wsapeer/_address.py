@@ -9,10 +9,15 @@ from typing import Any, NamedTuple, Optional, Tuple, Union
 from . import _errors
 from ._wsapeer import ffi, lib
 
+#: A numeric IPv4 or IPv6 address (wsapeer does no DNS lookups).
 Host = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
+#: A peer as the socket module writes it: (host, port) for either family, or
+#: (host, port, flowinfo, scope_id) for IPv6, as an AF_INET6 recvfrom() returns.
+PeerAddress = Union[Tuple[Host, int], Tuple[Host, int, int, int]]
+#: The normalized tuple PeerTargetName.peer shows.
 PeerTuple = Union[Tuple[str, int], Tuple[str, int, int, int]]
-#: A peer as callers pass it: None, or a socket-module address tuple.
-PeerArg = Union[None, Tuple[Any, ...]]
+#: A peer as callers pass it: None (TCP: the connected peer) or a PeerAddress.
+PeerArg = Optional[PeerAddress]
 
 _MAX_FLOWINFO = 0xFFFFF  # 20 bits, as CPython's socket module enforces
 _MAX_SCOPE_ID = 0xFFFFFFFF

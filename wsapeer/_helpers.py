@@ -12,7 +12,7 @@ import os
 import socket
 from typing import Any, Iterator, List, Optional, Tuple, Union
 
-from ._address import PeerArg
+from ._address import PeerAddress, PeerArg
 from ._enums import ProtocolArg
 from ._errors import UnsupportedPlatformError, WsapeerError
 from ._query import SecurityInfo, query_socket_security
@@ -56,13 +56,13 @@ def _address(address: object, what: str) -> Tuple[str, int]:
 
 
 def create_connection(
-    address: Tuple[Any, ...],
+    address: PeerAddress,
     target_name: str,
     *,
     settings: SettingsArg = None,
     protocol: Optional[ProtocolArg] = None,
     timeout: Optional[float] = _DEFAULT_TIMEOUT,
-    source_address: Optional[Tuple[Any, ...]] = None,
+    source_address: Optional[PeerAddress] = None,
 ) -> socket.socket:
     """Like socket.create_connection, with the peer authenticated as target_name.
 
@@ -122,7 +122,7 @@ def create_connection(
 
 
 def create_server(
-    address: Tuple[Any, ...],
+    address: PeerAddress,
     *,
     settings: SettingsArg = None,
     family: int = socket.AF_INET,

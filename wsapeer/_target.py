@@ -9,7 +9,7 @@ from socket import AF_INET6, inet_ntop, inet_pton
 from typing import Any, List, Optional, Tuple, Union
 
 from . import _calls, _errors
-from ._address import Peer, PeerArg, PeerTuple, marshal_sockaddr, normalize_peer
+from ._address import Peer, PeerAddress, PeerArg, PeerTuple, marshal_sockaddr, normalize_peer
 from ._enums import ProtocolArg, SecurityProtocol, check_enum
 from ._immutable import Marshalled
 from ._overlapped import Operation, start
@@ -65,7 +65,7 @@ class PeerTargetName(Marshalled):
     def __init__(
         self,
         target_name: str,
-        peer: Union[Tuple[Any, ...], None] = None,
+        peer: PeerArg = None,
         protocol: ProtocolArg = SecurityProtocol.DEFAULT,
     ) -> None:
         encoded = _encode_name(target_name)
@@ -261,7 +261,7 @@ def _what_is_wrong(raw: bytes, fields: Any, status: int) -> str:
 def set_peer_target_name(
     sock: SocketLike,
     target_name: str,
-    peer: Union[Tuple[Any, ...], None] = None,
+    peer: PeerArg = None,
     protocol: ProtocolArg = SecurityProtocol.DEFAULT,
 ) -> None:
     """Names the peer principal (an SPN) that IPsec must authenticate on sock.
@@ -287,6 +287,7 @@ def set_peer_target_name(
         if peer is None:
             key = (target_name, protocol)  # types checked: True == 1 cannot alias
         elif type(peer) is tuple and len(peer) == 2:
+            host: Any
             host, port = peer
             if type(host) is str and type(port) is int:
                 key = (target_name, host, port, protocol)
@@ -349,14 +350,14 @@ def _delete_args(sock: SocketLike, peer: PeerArg) -> Tuple[int, Any, int]:
     return handle, buffer, size
 
 
-def delete_peer_target_name(sock: SocketLike, peer: Tuple[Any, ...]) -> None:
+def delete_peer_target_name(sock: SocketLike, peer: PeerAddress) -> None:
     """Removes the target name set for a UDP peer (WSADeleteSocketPeerTargetName)."""
     handle, buffer, size = _delete_args(sock, peer)
     _errors.check(lib.wsapeer_delete_peer_target_name(handle, buffer, size), _DELETE)
 
 
 def delete_peer_target_name_async(
-    sock: SocketLike, peer: Tuple[Any, ...], routine: bool = False
+    sock: SocketLike, peer: PeerAddress, routine: bool = False
 ) -> Operation[None]:
     """delete_peer_target_name with an OVERLAPPED kept in C: returns the Operation."""
     handle, buffer, size = _delete_args(sock, peer)

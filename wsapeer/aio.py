@@ -22,6 +22,7 @@ import functools
 import sys
 from typing import Any, Iterable, List, Optional, Tuple, TypeVar, Union
 
+from ._address import PeerAddress, PeerArg
 from ._batch import apply_many as _apply_many
 from ._calls import SET_PEER_TARGET_NAME as _SET_NAME
 from ._calls import SET_SOCKET_SECURITY as _SET_SECURITY
@@ -136,7 +137,7 @@ async def apply_many(
 async def set_peer_target_name(
     sock: SocketLike,
     target_name: str,
-    peer: Optional[Tuple[Any, ...]] = None,
+    peer: PeerArg = None,
     protocol: ProtocolArg = SecurityProtocol.DEFAULT,
 ) -> None:
     """wsapeer.set_peer_target_name, awaited."""
@@ -150,14 +151,14 @@ async def set_socket_security(
     await wait(set_socket_security_async(sock, settings))
 
 
-async def delete_peer_target_name(sock: SocketLike, peer: Tuple[Any, ...]) -> None:
+async def delete_peer_target_name(sock: SocketLike, peer: PeerAddress) -> None:
     """wsapeer.delete_peer_target_name, awaited."""
     await wait(delete_peer_target_name_async(sock, peer))
 
 
 async def query_socket_security(
     sock: SocketLike,
-    peer: Optional[Tuple[Any, ...]] = None,
+    peer: PeerArg = None,
     access_mask: int = 0,
     ipsec2: bool = False,
 ) -> SecurityInfo:
