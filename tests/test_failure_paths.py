@@ -201,6 +201,17 @@ FAILURES = {
     "wsapeer.aio.set_socket_security": [
         (lambda s: run(wsapeer.aio.set_socket_security(s.client)), WinsockError, 10056),
     ],
+    "wsapeer.aio.open_connection": [
+        (lambda s: run(wsapeer.aio.open_connection("localhost", 1, target_name="h")), ValueError,
+         "no DNS"),
+        (lambda s: run(wsapeer.aio.open_connection("127.0.0.1", 1, target_name="h")),
+         ConnectionRefusedError, "failed"),
+    ],
+    "wsapeer.aio.start_server": [
+        (lambda s: run(wsapeer.aio.start_server(None, "127.0.0.1", 0)), TypeError, "callable"),
+        (lambda s: run(wsapeer.aio.start_server(print, *s.server.getsockname())), OSError,
+         "in use"),
+    ],
     "wsapeer.aio.wait": [
         (lambda s: run(wsapeer.aio.wait(failed_operation(s))), WinsockError, 10056),
     ],

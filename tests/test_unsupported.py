@@ -74,6 +74,10 @@ CALLS = {
         u, "host/x", PEER
     ),
     "wsapeer.aio.set_socket_security": lambda u: _run(wsapeer.aio.set_socket_security)(u),
+    "wsapeer.aio.open_connection": lambda u: _run(wsapeer.aio.open_connection)(
+        "127.0.0.1", 9, target_name="host/x"
+    ),
+    "wsapeer.aio.start_server": lambda u: _run(wsapeer.aio.start_server)(print, "127.0.0.1", 0),
     "wsapeer.aio.delete_peer_target_name": lambda u: _run(wsapeer.aio.delete_peer_target_name)(
         u, PEER
     ),

@@ -23,6 +23,7 @@ import sys
 from typing import Any, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from ._address import PeerAddress, PeerArg
+from ._aio_streams import open_connection, start_server
 from ._batch import apply_many as _apply_many
 from ._calls import SET_PEER_TARGET_NAME as _SET_NAME
 from ._calls import SET_SOCKET_SECURITY as _SET_SECURITY
@@ -38,9 +39,11 @@ __all__ = [
     "apply",
     "apply_many",
     "delete_peer_target_name",
+    "open_connection",
     "query_socket_security",
     "set_peer_target_name",
     "set_socket_security",
+    "start_server",
     "wait",
 ]
 

@@ -539,6 +539,20 @@ MUTANTS = [
         "peer_security leaves the peer's token handles open",
         tests=HELPERS,
     ),
+    Mutant(
+        "aio-open-name-after-connect", "wsapeer/_aio_streams.py",
+        "            await apply(sock, target)\n            await loop.sock_connect(sock, sockaddr)",
+        "            await loop.sock_connect(sock, sockaddr)\n            await apply(sock, target)",
+        "aio.open_connection names the peer after connect",
+        tests=("tests/test_aio_streams.py",),
+    ),
+    Mutant(
+        "aio-server-tokens-left-open", "wsapeer/_aio_streams.py",
+        "        closer = asyncio.ensure_future(_close_when_closed(writer, info))\n",
+        "        closer = asyncio.ensure_future(asyncio.sleep(0))\n",
+        "aio.start_server never closes a connection's peer tokens",
+        tests=("tests/test_aio_streams.py",),
+    ),
     # ---- the contract model tells the truth (issue 14) -------------------------------
     Mutant(
         "model-inherit-by-port", "src/model/model.c",
