@@ -541,8 +541,10 @@ MUTANTS = [
     ),
     Mutant(
         "aio-open-name-after-connect", "wsapeer/_aio_streams.py",
-        "            await apply(sock, target)\n            await loop.sock_connect(sock, sockaddr)",
-        "            await loop.sock_connect(sock, sockaddr)\n            await apply(sock, target)",
+        "            await apply(sock, target)\n"
+        "            await loop.sock_connect(sock, sockaddr)",
+        "            await loop.sock_connect(sock, sockaddr)\n"
+        "            await apply(sock, target)",
         "aio.open_connection names the peer after connect",
         tests=("tests/test_aio_streams.py",),
     ),
