@@ -425,6 +425,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--write", metavar="FILE", help="also write the report to FILE")
     parser.add_argument(
+        "--chart", metavar="SVG", help="also draw the ratios as a bar chart (needs matplotlib)"
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="check that every contender sends what it should, time nothing; non-zero if not",
@@ -448,6 +451,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         counts = None if args.quick or args.no_callgrind else callgrind(bench, build)
     command = "python benchmarks/run.py" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
     text = report(contenders, times, ratios, counts, mem, rounds, command)
+    if args.chart:
+        import chart  # beside this file; matplotlib is imported only to draw
+
+        try:
+            chart.draw(
+                Path(args.chart),
+                [(c.key, c.title) for c in contenders],
+                {k: statistics.median(v) for k, v in ratios.items()},
+                counts,
+                TARGETS,
+            )
+        except ImportError:
+            print('--chart needs matplotlib: pip install "wsapeer[bench]"', file=sys.stderr)
+            return 2
+        text += f"\n![The ratios above as a chart]({Path(args.chart).name})\n"
     print(text)
     if args.write:
         Path(args.write).write_text(text, encoding="utf-8")

@@ -66,3 +66,20 @@ def test_model_scaling_benchmark_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "## Goals" in result.stdout and "distinct peers in one apply_many" in result.stdout
+
+
+def test_chart_draws_every_contender_and_goal(tmp_path):
+    """The --chart SVG (matplotlib, the bench extra) names every contender."""
+    pytest.importorskip("matplotlib")
+    import chart
+
+    titles = [("floor", "floor: bare cffi call"), ("apply", "PeerTargetName.apply(udp socket)")]
+    out = tmp_path / "chart.svg"
+    chart.draw(out, titles, {"floor": 1.0, "apply": 2.1}, {"floor": 1700.0, "apply": 3600.0},
+               run.TARGETS)  # fmt: skip
+    svg = out.read_text()
+    assert svg.startswith("<?xml") and "PeerTargetName.apply(udp socket)" in svg
+    again = tmp_path / "again.svg"
+    chart.draw(again, titles, {"floor": 1.0, "apply": 2.1}, {"floor": 1700.0, "apply": 3600.0},
+               run.TARGETS)  # fmt: skip
+    assert again.read_text() == svg  # reproducible: no date, fixed ids
