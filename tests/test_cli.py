@@ -412,3 +412,19 @@ def test_decode_a_corrupted_dump(capsys, offset, value, message):
     assert err.startswith("usage: ") and " inspect [-h]" in err
     assert "inspect: error: --decode: " in err
     assert message in err
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback():
+    """`python -m wsapeer inspect ... | head -n 1`: head closes the pipe early;
+    the command stops quietly with 141 (128 + SIGPIPE), never a traceback."""
+    code = (
+        "import os, sys, runpy\n"
+        "r, w = os.pipe()\n"
+        "os.close(r)\n"  # nobody will ever read
+        "os.dup2(w, sys.stdout.fileno())\n"
+        "sys.argv = ['wsapeer', 'inspect', 'host/x', '--peer', '192.0.2.1:5']\n"
+        "runpy.run_module('wsapeer', run_name='__main__')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 141, run.stderr
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr

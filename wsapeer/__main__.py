@@ -468,9 +468,16 @@ def _run_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser, inspect, settings = _parser()
     args = parser.parse_args(argv)
-    if args.command == "inspect-settings":
-        return _run_settings(settings, args)
-    return _run_inspect(inspect, args)
+    try:
+        if args.command == "inspect-settings":
+            return _run_settings(settings, args)
+        return _run_inspect(inspect, args)
+    except BrokenPipeError:
+        # The reader went away (`... | head -n 1`): not an error of ours. Later
+        # writes, the interpreter's flush at exit included, go nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a writer stopped by it
 
 
 if __name__ == "__main__":
