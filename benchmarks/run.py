@@ -197,6 +197,8 @@ def instructions(build: Path, key: str, n: int) -> Optional[int]:
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
          str(Path(__file__).resolve()), "--callgrind-child", key, str(n), str(build)],
         capture_output=True, text=True, check=False,
+        # A fixed hash seed: str hashes, and so dict probes, are the same every run.
+        env=dict(os.environ, PYTHONHASHSEED="0"),
     )  # fmt: skip
     match = re.search(r"Collected\s*:\s*(\d+)", result.stderr)
     return int(match.group(1)) if match else None
