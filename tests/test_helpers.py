@@ -123,3 +123,13 @@ def test_outside_the_model_nothing_is_left_open():
     with pytest.raises(wsapeer.UnsupportedPlatformError):
         wsapeer.create_connection(("127.0.0.1", 9), "host/x")
     assert open_fds() == before
+
+
+def test_an_ipv6_four_tuple_is_used_as_given():
+    with contract_model(), wsapeer.create_server(("::1", 0), family=socket.AF_INET6) as server:
+        host, port = server.getsockname()[:2]
+        with wsapeer.create_connection((host, port, 0, 0), "host/x") as client:
+            assert client.family == socket.AF_INET6 and client.getpeername()[:2] == (host, port)
+            server.accept()[0].close()
+    with contract_model(), pytest.raises(ValueError, match="4-tuple is an IPv6 address"):
+        wsapeer.create_connection(("127.0.0.1", 80, 0, 0), "host/x")

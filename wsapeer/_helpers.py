@@ -91,9 +91,15 @@ def create_connection(
         raise ValueError(f"timeout must be None or a number of seconds >= 0, got {timeout!r}")
     if timeout == float("inf"):
         timeout = None  # no limit, as elsewhere in wsapeer (socket.settimeout refuses inf)
-    infos = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
-    )
+    if len(address) == 4:  # IPv6 with flowinfo and scope_id: exactly that address
+        if ":" not in host:
+            raise ValueError(f"address {address!r}: a 4-tuple is an IPv6 address")
+        infos: List[Any] = [(socket.AF_INET6, socket.SOCK_STREAM, 0, "", tuple(address))]
+    else:
+        infos = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM,
+            flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+        )  # fmt: skip
     errors: List[OSError] = []
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
