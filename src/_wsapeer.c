@@ -93,6 +93,8 @@ int wsapeer_set_peer_target_name_text(uint64_t sock, uint32_t protocol, const wc
         return WSAPEER_E_FORMAT;
     if (host != NULL && parse_ipv4(host, address) != 0)
         return WSAPEER_E_FORMAT;
+    if (host == NULL)
+        port = 0; /* no peer, no port: the structure's PeerAddress stays all zero */
     /* Bounded: a name of more wchar_t than UTF-16 units allowed is refused
      * without reading the rest. */
     for (length = 0; length <= WSAPEER_MAX_NAME_UNITS && name[length] != 0; length++)

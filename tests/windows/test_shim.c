@@ -288,6 +288,10 @@ static void test_text_one_shot(void)
               "text vector %u: the SDK's bytes", (unsigned)v);
         free(sdk);
     }
+    /* No peer: a port given anyway is ignored, never a refusal (found by
+     * fuzzing: it was WSAPEER_E_ARGUMENT). */
+    CHECK(wsapeer_set_peer_target_name_text((uint64_t)tcp, 0, NULL, 500, L"host/x") == 0,
+          "text: no peer, the port ignored");
     /* What the path does not take: the caller's full path says why. */
     {
         static const wchar_t *bad_hosts[] = {L"01.2.3.4", L"256.1.1.1", L"1.2.3", L"1.2.3.4.5",
