@@ -339,11 +339,10 @@ def processor() -> str:
 
 def judge(op: str, limit: float, values: Dict[str, float], key: str, against: str):
     """(shown, verdict) of one goal on one kind of figure."""
+    value = values[key] / values[against]
     if op == "<=":
-        value = values[key] / values[against]
         ok, shown = value <= limit, f"{value:.2f} x"
     else:
-        value = values[key] / values[against]
         ok, shown = value >= limit, f"{value:.2f} x faster"
     miss = abs(value - limit) / limit
     # Rounded to a whole percent, a near miss would read "missed by 0%".

@@ -10,10 +10,9 @@ from typing import Any, Awaitable, Callable, List, Optional, Tuple, Union
 
 from ._enums import ProtocolArg
 from ._errors import WsapeerError
-from ._helpers import SettingsArg, _address, create_server
+from ._helpers import SettingsArg, _address, _no_connection, _stream_addresses, create_server
 from ._query import SecurityInfo
-from ._settings import _settings
-from ._target import PeerTargetName
+from ._settings import _client_calls
 
 ClientConnected = Callable[
     [asyncio.StreamReader, asyncio.StreamWriter], Union[Awaitable[None], None]
@@ -39,17 +38,13 @@ async def open_connection(
     """
     from .aio import apply  # the module that imports this one
 
-    host, port = _address((host, port), "address")
-    chosen = _settings(settings)
-    target = PeerTargetName(target_name, None, chosen.protocol if protocol is None else protocol)
+    address = _address((host, port), "address")
+    chosen, target = _client_calls(target_name, settings, protocol)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
         raise ValueError(f"limit must be a positive int, got {limit!r}")
     loop = asyncio.get_running_loop()
-    infos = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
-    )
     errors: List[OSError] = []
-    for family, kind, proto, _, sockaddr in infos:
+    for family, kind, proto, _, sockaddr in _stream_addresses(address, *address):
         sock = socket.socket(family, kind, proto)
         try:
             sock.setblocking(False)
@@ -71,9 +66,7 @@ async def open_connection(
         except BaseException:
             sock.close()
             raise
-    if errors:
-        raise errors[-1]
-    raise OSError(f"getaddrinfo returned no address for {(host, port)!r}")
+    raise _no_connection(errors, address)
 
 
 _closers: set[asyncio.Future[None]] = set()

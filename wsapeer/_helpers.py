@@ -14,10 +14,9 @@ from typing import Any, Iterator, List, Optional, Tuple, Union
 
 from ._address import PeerAddress, PeerArg
 from ._enums import ProtocolArg
-from ._errors import UnsupportedPlatformError, WsapeerError
+from ._errors import WsapeerError
 from ._query import SecurityInfo, query_socket_security
-from ._settings import IPsecSettings, SecuritySettings, _settings
-from ._target import PeerTargetName
+from ._settings import IPsecSettings, SecuritySettings, _client_calls, _settings
 
 SettingsArg = Union[SecuritySettings, IPsecSettings, None]
 
@@ -55,6 +54,24 @@ def _address(address: object, what: str) -> Tuple[str, int]:
     return _numeric(host, what), port
 
 
+def _stream_addresses(address: PeerAddress, host: str, port: int) -> List[Any]:
+    """getaddrinfo's TCP entries for a checked numeric (host, port); an IPv6
+    (host, port, flowinfo, scope_id) is used as given (getaddrinfo would drop
+    its scope)."""
+    if len(address) == 4:
+        if ":" not in host:
+            raise ValueError(f"address {address!r}: a 4-tuple is an IPv6 address")
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 0, "", tuple(address))]
+    return socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+    )
+
+
+def _no_connection(errors: List[OSError], address: object) -> OSError:
+    """What to raise when no address connected: the last connect error."""
+    return errors[-1] if errors else OSError(f"getaddrinfo returned no address for {address!r}")
+
+
 def create_connection(
     address: PeerAddress,
     target_name: str,
@@ -78,8 +95,7 @@ def create_connection(
     the security calls).
     """
     host, port = _address(address, "address")
-    chosen = _settings(settings)
-    target = PeerTargetName(target_name, None, chosen.protocol if protocol is None else protocol)
+    chosen, target = _client_calls(target_name, settings, protocol)
     source: Optional[Tuple[str, int]] = None
     if source_address is not None:
         source = _address(source_address, "source_address")
@@ -91,17 +107,8 @@ def create_connection(
         raise ValueError(f"timeout must be None or a number of seconds >= 0, got {timeout!r}")
     if timeout == float("inf"):
         timeout = None  # no limit, as elsewhere in wsapeer (socket.settimeout refuses inf)
-    if len(address) == 4:  # IPv6 with flowinfo and scope_id: exactly that address
-        if ":" not in host:
-            raise ValueError(f"address {address!r}: a 4-tuple is an IPv6 address")
-        infos: List[Any] = [(socket.AF_INET6, socket.SOCK_STREAM, 0, "", tuple(address))]
-    else:
-        infos = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM,
-            flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
-        )  # fmt: skip
     errors: List[OSError] = []
-    for family, kind, proto, _, sockaddr in infos:
+    for family, kind, proto, _, sockaddr in _stream_addresses(address, host, port):
         sock = socket.socket(family, kind, proto)
         try:
             if timeout is not _DEFAULT_TIMEOUT:
@@ -111,7 +118,7 @@ def create_connection(
             if source is not None:
                 sock.bind(source)
             sock.connect(sockaddr)
-        except (UnsupportedPlatformError, WsapeerError, TypeError, ValueError):
+        except (WsapeerError, TypeError, ValueError):
             sock.close()
             raise  # not about this address: no other would do better
         except OSError as exc:
@@ -122,9 +129,7 @@ def create_connection(
             sock.close()
             raise
         return sock
-    if errors:
-        raise errors[-1]
-    raise OSError(f"getaddrinfo returned no address for {address!r}")
+    raise _no_connection(errors, address)
 
 
 def create_server(

@@ -158,6 +158,15 @@ class Operation(Generic[T]):
         return f"<Operation {self._function} {'done' if self.done() else 'pending'}>"
 
 
+def _watched(function: int, sock_handle: int) -> Optional[Seen]:
+    """A new operation's entry in strict mode's watch, if a block is watching."""
+    if watch is None:
+        return None
+    seen = Seen(NAMES[function], sock_handle)
+    watch.append(seen)
+    return seen
+
+
 def _nothing(op: Any) -> None:
     return None
 
@@ -182,11 +191,9 @@ def start(
     if status < 0:
         ffi.release(op)
         _errors.raise_status(status, NAMES[function])
-    seen = None
-    if watch is not None:
-        seen = Seen(NAMES[function], sock_handle)
-        watch.append(seen)
-    return Operation(op, function, take, routine, _token=_MADE_HERE, _seen=seen)
+    return Operation(
+        op, function, take, routine, _token=_MADE_HERE, _seen=_watched(function, sock_handle)
+    )
 
 
 #: Where wsapeer_op_run leaves a pending operation: per thread, because the
@@ -206,10 +213,7 @@ def run(function: int, sock_handle: int, buffer: Any, size: int) -> Optional[Ope
     status = lib.wsapeer_op_run(function, sock_handle, buffer, size, pending)
     if status == lib.WSAPEER_WSA_IO_PENDING:
         op = ffi.gc(pending[0], lib.wsapeer_op_release)
-        seen = None
-        if watch is not None:
-            seen = Seen(NAMES[function], sock_handle)
-            watch.append(seen)
+        seen = _watched(function, sock_handle)
         return Operation(op, function, _nothing, False, _token=_MADE_HERE, _seen=seen)
     if status:
         _errors.raise_status(status, NAMES[function])

@@ -290,6 +290,20 @@ def set_socket_security_async(
     return _settings(settings).apply_async(sock, routine)
 
 
+def _client_calls(
+    target_name: str,
+    settings: Union[SecuritySettings, IPsecSettings, None],
+    protocol: Optional[ProtocolArg],
+) -> Tuple[Union[SecuritySettings, IPsecSettings], PeerTargetName]:
+    """What a TCP client applies before connect, both checked before either
+    call: the settings, and the target named for the settings' protocol
+    unless protocol says otherwise."""
+    chosen = _settings(settings)
+    return chosen, PeerTargetName(
+        target_name, None, chosen.protocol if protocol is None else protocol
+    )
+
+
 def secure_client(
     sock: SocketLike,
     target_name: str,
@@ -304,7 +318,6 @@ def secure_client(
     validated before either call, so a bad name never leaves a socket secured
     but unnamed.
     """
-    chosen = _settings(settings)
-    target = PeerTargetName(target_name, None, chosen.protocol if protocol is None else protocol)
+    chosen, target = _client_calls(target_name, settings, protocol)
     chosen.apply(sock)
     target.apply(sock)

@@ -85,10 +85,9 @@ RULES: Dict[str, str] = {
 }
 
 _RULE_NUMBERS = {
-    1: "name-without-security",
-    2: "impersonated-unsecured",
-    3: "token-left-open",
-    4: "impersonation-left-open",
+    getattr(lib, f"WSAPEER_RULE_{rule.upper().replace('-', '_')}", None): rule
+    for rule in RULES
+    if rule != "operation-unobserved"  # Python's own: the model never sees operations
 }
 
 

@@ -40,20 +40,19 @@ static size_t in_flight;
 /* fork() with another thread inside the model: prepare lets the calls in
  * progress finish and holds the gate and the model's lock, so that the child
  * starts with both free and the model's state whole. */
+static void close_gate(void);
+static void open_gate(void);
+
 static void fork_prepare(void)
 {
-    GATE_LOCK();
-    gate_closed++;
-    while (in_flight)
-        GATE_WAIT();
+    close_gate();
     wsapeer_model_fork_prepare();
 }
 
 static void fork_parent(void)
 {
     wsapeer_model_fork_parent();
-    gate_closed--;
-    GATE_UNLOCK();
+    open_gate();
 }
 
 static void fork_child(void)

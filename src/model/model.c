@@ -478,8 +478,8 @@ static int shares_its_port(uint64_t sock)
 #endif
 }
 
-/* 1 same address, 2 a is the wildcard of b's family, 0 no match (port and
- * family must be equal for either). */
+/* Whether a listener bound to listener accepts on local: same family and
+ * port, and the same address or the family's wildcard. */
 static int address_match(const void *listener, const void *local)
 {
     const struct sockaddr *a = (const struct sockaddr *)listener;
@@ -491,18 +491,16 @@ static int address_match(const void *listener, const void *local)
         const struct sockaddr_in *y = (const struct sockaddr_in *)local;
         if (x->sin_port != y->sin_port)
             return 0;
-        if (memcmp(&x->sin_addr, &y->sin_addr, sizeof x->sin_addr) == 0)
-            return 1;
-        return is_zero_bytes(&x->sin_addr, sizeof x->sin_addr) ? 2 : 0;
+        return memcmp(&x->sin_addr, &y->sin_addr, sizeof x->sin_addr) == 0 ||
+               is_zero_bytes(&x->sin_addr, sizeof x->sin_addr);
     }
     if (a->sa_family == AF_INET6) {
         const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)listener;
         const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)local;
         if (x->sin6_port != y->sin6_port)
             return 0;
-        if (memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0)
-            return 1;
-        return is_zero_bytes(&x->sin6_addr, sizeof x->sin6_addr) ? 2 : 0;
+        return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 ||
+               is_zero_bytes(&x->sin6_addr, sizeof x->sin6_addr);
     }
     return 0;
 }

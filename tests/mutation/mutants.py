@@ -558,9 +558,8 @@ MUTANTS = [
     # ---- the contract model tells the truth (issue 14) -------------------------------
     Mutant(
         "model-inherit-by-port", "src/model/model.c",
-        "        if (memcmp(&x->sin_addr, &y->sin_addr, sizeof x->sin_addr) == 0)\n"
-        "            return 1;",
-        "        return 1;",
+        "        return memcmp(&x->sin_addr, &y->sin_addr, sizeof x->sin_addr) == 0 ||\n",
+        "        return 1 ||\n",
         "a connection inherits a secured listener's security by port, whatever its address",
         tests=FAITHFUL,
     ),
