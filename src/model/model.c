@@ -619,6 +619,7 @@ static operation *pending;
 static size_t pending_count, pending_cap;
 static int completion_mode = WSAPEER_MODEL_IMMEDIATE;
 static int watching; /* the thread that aborts operations of closed sockets runs */
+static HANDLE watch_wake; /* set when an operation pends: the watcher looks again */
 
 typedef struct {
     LPWSAOVERLAPPED ov;
@@ -736,15 +737,20 @@ static void find_port(uint64_t sock, HANDLE *port, ULONG_PTR *key);
 static DWORD WINAPI watch_thread(LPVOID unused)
 {
     (void)unused;
-    for (;;) {
+    for (;;) { /* until the process ends */
         operation *orphans;
         size_t n, i;
-        Sleep(1);
+        int idle;
+        LOCK();
+        idle = pending_count == 0;
+        UNLOCK();
+        /* Asleep while nothing pends (an operation that pends sets the
+         * event, so no wake-up is lost between the look and the wait). */
+        WaitForSingleObject(watch_wake, idle ? INFINITE : 1);
         LOCK();
         if (pending_count == 0) {
-            watching = 0;
             UNLOCK();
-            return 0;
+            continue;
         }
         orphans = (operation *)malloc(pending_count * sizeof *orphans);
         n = orphans ? take_orphans(orphans) : 0;
@@ -761,19 +767,29 @@ static DWORD WINAPI watch_thread(LPVOID unused)
         UNLOCK();
         free(orphans);
     }
+    return 0; /* not reached */
 }
 
-/* Lock held. */
+/* Lock held. The watcher is made once and kept for the process's life, so
+ * that the handles it holds (its thread, its event) are there before and
+ * after any operation: a test counting the process's handles sees only the
+ * operations' own. */
 static void watch_closed_sockets(void)
 {
     HANDLE thread;
-    if (watching)
-        return;
-    thread = CreateThread(NULL, 0, watch_thread, NULL, 0, NULL);
-    if (thread != NULL) {
-        watching = 1;
+    if (!watching) {
+        watch_wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+        thread = watch_wake ? CreateThread(NULL, 0, watch_thread, NULL, 0, NULL) : NULL;
+        if (thread == NULL) {
+            if (watch_wake)
+                CloseHandle(watch_wake);
+            watch_wake = NULL;
+            return;
+        }
         CloseHandle(thread);
+        watching = 1;
     }
+    SetEvent(watch_wake);
 }
 
 /* Lock held on entry; released before anything runs outside the model. */
