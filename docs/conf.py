@@ -49,6 +49,7 @@ autodoc_default_options = {"members": True, "show-inheritance": False}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
+napoleon_use_ivar = True  # NamedTuple fields: no second description beside autodoc's
 
 
 # The machines that build these docs reach PyPI and Debian, not

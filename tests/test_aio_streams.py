@@ -70,6 +70,15 @@ def test_echo_end_to_end_in_microsofts_order():
         (lambda: wsapeer.aio.start_server(None, "127.0.0.1", 0), TypeError, "callable"),
         (lambda: wsapeer.aio.start_server(print, "127.0.0.1", 0, access_mask="8"), TypeError,
          "access_mask"),
+        (lambda: wsapeer.aio.start_server(print, "127.0.0.1", 0, access_mask=-1), ValueError,
+         "access_mask"),
+        (lambda: wsapeer.aio.start_server(print, "127.0.0.1", 0, limit=0), ValueError, "limit"),
+        (lambda: wsapeer.aio.start_server(print, "127.0.0.1", 0, limit="1"), TypeError, "limit"),
+        (lambda: wsapeer.aio.open_connection("127.0.0.1", 80, target_name="h", limit=1.5),
+         TypeError, "limit"),
+        (lambda: wsapeer.aio.open_connection("", 80, target_name="h"), ValueError, "numeric"),
+        (lambda: wsapeer.aio.open_connection("127.0.0.1", "80", target_name="h"), TypeError,
+         "port"),
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_before_any_socket(call, exc, match):
@@ -84,3 +93,20 @@ def test_a_closed_server_refuses():
     server.close()
     with contract_model(), pytest.raises(ConnectionRefusedError):
         asyncio.run(wsapeer.aio.open_connection("127.0.0.1", port, target_name="host/x"))
+
+
+def test_start_server_listens_with_the_backlog_asked_for(monkeypatch):
+    backlogs = []
+    real_listen = socket.socket.listen
+    monkeypatch.setattr(
+        socket.socket, "listen", lambda self, *n: (backlogs.append(n), real_listen(self, *n))[1]
+    )
+
+    async def main():
+        server = await wsapeer.aio.start_server(print, "127.0.0.1", 0, backlog=7)
+        server.close()
+        await server.wait_closed()
+
+    with contract_model():
+        asyncio.run(main())
+    assert backlogs and all(n == (7,) for n in backlogs)

@@ -203,3 +203,28 @@ def test_threads_share_targets_through_the_model():
         for s in socks:
             assert sorted(names_sent(model, s), key=lambda t: t.peer[1]) == expected
             s.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"flags": 1.5}, TypeError, "flags must be an int"),
+        ({"flags": 2**32}, ValueError, "flags must be in"),
+        ({"tokens": 1}, TypeError, "tokens must be a bool"),
+        ({"mm_sa_id": 2**64}, ValueError, "mm_sa_id"),
+        ({"qm_sa_id": -1}, ValueError, "qm_sa_id"),
+        ({"negotiation_winerror": "5"}, TypeError, "negotiation_winerror"),
+        ({"negotiation_winerror": True}, TypeError, "negotiation_winerror"),
+        ({"sa_lookup_context": "0f6c2f9e-4a4c-4c8e-9d0e-6b1f5f2b8a11"}, TypeError,
+         "sa_lookup_context"),
+    ],
+)  # fmt: skip
+def test_pretend_peer_checks_every_argument(kwargs, exc, match):
+    """Found by the docstring review: out-of-range numbers raised OverflowError
+    from C, floats were truncated, a str context raised AttributeError."""
+    with contract_model() as model:
+        with pytest.raises(exc, match=match):
+            model.pretend_peer(**kwargs)
+        with socket.socket() as s:
+            wsapeer.set_socket_security(s)
+            assert wsapeer.query_socket_security(s).flags == 0  # nothing changed

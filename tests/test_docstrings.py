@@ -25,7 +25,7 @@ RAISE_NOTHING = {
     "wsapeer.testing.ContractModel.violations",
     "wsapeer.testing.ContractModel.open_tokens",
     "wsapeer.testing.ContractModel.impersonating",
-    "wsapeer.testing.ContractModel.token_closes",
+    "wsapeer.testing.ContractModel",
     "wsapeer.SecurityInfo.close",
     "wsapeer.Operation.done",
     "wsapeer.Operation.cancel",

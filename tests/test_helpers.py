@@ -3,6 +3,7 @@ order of calls, on loopback under the contract model (strict), and bad input
 refused before any socket exists."""
 
 import gc
+import ipaddress
 import socket
 
 import pytest
@@ -88,6 +89,26 @@ def test_timeout_and_source_address():
         (lambda: wsapeer.create_server(("127.0.0.1", 0), backlog="5"), TypeError, "backlog"),
         (lambda: wsapeer.create_server(("127.0.0.1", 0), reuse_port=1), TypeError, "reuse_port"),
         (lambda: wsapeer.peer_security(object()).__enter__(), TypeError, "sock must be"),
+        # Found by the docstring review: each was refused late (after the
+        # security calls), by the wrong type, or not at all.
+        (lambda: wsapeer.create_connection(("", 80), "host/x"), ValueError, "numeric"),
+        (lambda: wsapeer.create_connection(("::1", 80, 0, 2**40), "host/x"), ValueError,
+         "scope_id"),
+        (lambda: wsapeer.create_connection(("::1", 80, "0", 0), "host/x"), TypeError,
+         "flowinfo"),
+        (lambda: wsapeer.create_connection(("127.0.0.1", "80"), "host/x"), TypeError, "port"),
+        (lambda: wsapeer.create_connection(("127.0.0.1", 80), "host/x", timeout="1"),
+         TypeError, "timeout"),
+        (lambda: wsapeer.create_connection(("127.0.0.1", 80), "host/x",
+                                           source_address=("::1", 0, 0, 2**40)),
+         ValueError, "scope_id"),
+        (lambda: wsapeer.create_connection(("127.0.0.1", 80), "host/x",
+                                           source_address=("::1", 0)),
+         ValueError, "family"),
+        (lambda: wsapeer.create_server(("::1", 0, 0, 0)), ValueError, "family"),
+        (lambda: wsapeer.create_server(("::1", 0, 2**40, 0), family=socket.AF_INET6),
+         ValueError, "flowinfo"),
+        (lambda: wsapeer.create_server(("127.0.0.1", 0, 0, 0)), ValueError, "IPv6"),
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_before_any_socket(call, exc, match):
@@ -131,5 +152,28 @@ def test_an_ipv6_four_tuple_is_used_as_given():
         with wsapeer.create_connection((host, port, 0, 0), "host/x") as client:
             assert client.family == socket.AF_INET6 and client.getpeername()[:2] == (host, port)
             server.accept()[0].close()
-    with contract_model(), pytest.raises(ValueError, match="4-tuple is an IPv6 address"):
+    with contract_model(), pytest.raises(ValueError, match="belong to IPv6"):
         wsapeer.create_connection(("127.0.0.1", 80, 0, 0), "host/x")
+
+
+def test_ipaddress_hosts_are_addresses_too():
+    """PeerAddress admits ipaddress objects; so do the helpers."""
+    host = ipaddress.ip_address("127.0.0.1")
+    with contract_model(strict=True), wsapeer.create_server((host, 0)) as server:
+        port = server.getsockname()[1]
+        with wsapeer.create_connection((host, port), "host/x", source_address=(host, 0)) as c:
+            assert c.getpeername() == ("127.0.0.1", port)
+            server.accept()[0].close()
+
+
+def test_a_source_four_tuple_is_bound_as_given(monkeypatch):
+    bound = []
+    real_bind = socket.socket.bind
+    monkeypatch.setattr(
+        socket.socket, "bind", lambda self, a: (bound.append(a), real_bind(self, a))
+    )
+    with contract_model(), wsapeer.create_server(("::1", 0), family=socket.AF_INET6) as server:
+        port = server.getsockname()[1]
+        with wsapeer.create_connection(("::1", port), "host/x", source_address=("::1", 0, 5, 0)):
+            server.accept()[0].close()
+    assert bound[-1] == ("::1", 0, 5, 0)

@@ -395,6 +395,19 @@ def test_apply_many_malformed_call_issues_nothing(model, items, match):
     assert model.records == []
 
 
+def test_apply_many_lets_the_callers_generator_errors_through(model):
+    """A TypeError raised inside the caller's generator is the caller's: it
+    must not be reported as "items must be an iterable"."""
+
+    def items():
+        yield (0, PeerTargetName("h"))
+        raise TypeError("the caller's own bug")
+
+    with pytest.raises(TypeError, match="the caller's own bug"):
+        wsapeer.apply_many(items())
+    assert model.records == []
+
+
 EXCEPTION_GROUP = (
     getattr(__import__("builtins"), "ExceptionGroup", None)
     or __import__("exceptiongroup").ExceptionGroup

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any, Awaitable, Callable, List, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, Optional, Tuple, Union
 
+from ._address import Host
 from ._enums import ProtocolArg
-from ._errors import WsapeerError
-from ._helpers import SettingsArg, _address, _no_connection, _stream_addresses, create_server
+from ._helpers import SettingsArg, _endpoint, create_server
 from ._query import SecurityInfo
 from ._settings import _client_calls
 
@@ -20,7 +20,7 @@ ClientConnected = Callable[
 
 
 async def open_connection(
-    host: str,
+    host: Host,
     port: int,
     *,
     target_name: str,
@@ -28,45 +28,80 @@ async def open_connection(
     protocol: Optional[ProtocolArg] = None,
     limit: int = 2**16,
 ) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Like asyncio.open_connection, with the peer authenticated as target_name.
+    """Opens a stream connection whose peer IPsec must authenticate as ``target_name``.
 
-    For each address of the numeric host: a TCP socket, WSASetSocketSecurity,
-    WSASetSocketPeerTargetName (both awaited, never blocking the loop), then
-    connect, as wsapeer.create_connection does; returns (reader, writer).
-    Host names are refused (ValueError): wsapeer does no DNS lookups. Every
-    argument is checked before the first socket is made.
+    Like :func:`asyncio.open_connection`, in Microsoft's order, as
+    :func:`wsapeer.create_connection` makes the calls: a non-blocking TCP socket of the
+    host's family, WSASetSocketSecurity (``settings``), WSASetSocketPeerTargetName
+    (``target_name``), both awaited without blocking the loop, then connect. Every argument
+    is checked before the socket is made, and a socket that fails is closed. There
+    is no timeout of its own: wrap the call in ``asyncio.wait_for`` to bound it; a cancelled
+    call closes the socket it was trying. The exceptions below are raised by the awaited
+    coroutine, not by the call that makes it.
+
+    Args:
+        host: a numeric IPv4 or IPv6 address, as a str (an IPv6 zone such as ``%3``
+            included, taken as the scope id) or an ``ipaddress`` object: wsapeer does no DNS
+            lookups, so resolve a name first.
+        port: an int from 0 to 65535.
+        target_name: the principal the peer must authenticate as, an SPN such as
+            ``"host/server.example.com"``: a non-empty str of at most 32,767 UTF-16 code
+            units, without NUL characters or lone surrogates.
+        settings: a :class:`wsapeer.SecuritySettings` or :class:`wsapeer.IPsecSettings`;
+            ``None`` (the default) sends ``SecuritySettings()``: Windows' defaults.
+        protocol: the :class:`wsapeer.SecurityProtocol` (or its int value) the name is set
+            for; ``None`` (the default) takes the settings' protocol (IPSEC or IPSEC2 for
+            :class:`wsapeer.IPsecSettings`, DEFAULT otherwise).
+        limit: the buffer limit of the :class:`asyncio.StreamReader`, a positive int
+            (64 KiB by default), as :func:`asyncio.open_connection` takes it.
+
+    Returns:
+        A ``(reader, writer)`` pair, an :class:`asyncio.StreamReader` and an
+        :class:`asyncio.StreamWriter` on the connected socket, secured and named; closing the
+        writer closes the socket.
+
+    Raises:
+        TypeError: before the socket is made, when ``host`` is not a str or ``ipaddress``
+            object, ``port`` or ``limit`` is not an int (a bool included), ``target_name`` is
+            not a str, ``settings`` is not a settings object or ``None``, or ``protocol`` is
+            neither a :class:`wsapeer.SecurityProtocol` nor a plain int (a bool, or another
+            enumeration's member).
+        ValueError: before the socket is made, when ``host`` is not a numeric address (a
+            host name: wsapeer does no DNS; ``""``), ``port`` is not from 0 to 65535,
+            ``target_name`` is empty, too long or holds a NUL or a lone surrogate,
+            ``protocol`` is unknown, or ``limit`` is not positive.
+        OSError: when the socket cannot be made or connected (e.g.
+            ``ConnectionRefusedError``).
+        wsapeer.WinsockError: when Windows (or the contract model) refuses
+            WSASetSocketSecurity or WSASetSocketPeerTargetName.
+        wsapeer.UnsupportedPlatformError: on a platform without Fwpuclnt, or off Windows
+            outside :func:`wsapeer.testing.contract_model`.
+        asyncio.CancelledError: when the awaiting task is cancelled; the socket being tried
+            is closed (and a pending security call cancelled).
     """
     from .aio import apply  # the module that imports this one
 
-    address = _address((host, port), "address")
+    family, sockaddr = _endpoint((host, port), "address")
     chosen, target = _client_calls(target_name, settings, protocol)
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
-        raise ValueError(f"limit must be a positive int, got {limit!r}")
+    _check_limit(limit)
     loop = asyncio.get_running_loop()
-    errors: List[OSError] = []
-    for family, kind, proto, _, sockaddr in _stream_addresses(address, *address):
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setblocking(False)
-            await apply(sock, chosen)
-            await apply(sock, target)
-            await loop.sock_connect(sock, sockaddr)
-        except (WsapeerError, TypeError, ValueError):
-            sock.close()
-            raise  # not about this address
-        except OSError as exc:
-            sock.close()
-            errors.append(exc)
-            continue
-        except BaseException:
-            sock.close()
-            raise
-        try:
-            return await asyncio.open_connection(sock=sock, limit=limit)
-        except BaseException:
-            sock.close()
-            raise
-    raise _no_connection(errors, address)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await apply(sock, chosen)
+        await apply(sock, target)
+        await loop.sock_connect(sock, sockaddr)
+        return await asyncio.open_connection(sock=sock, limit=limit)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _check_limit(limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"limit must be an int, not {type(limit).__name__}")
+    if limit <= 0:
+        raise ValueError(f"limit must be a positive int, got {limit!r}")
 
 
 _closers: set[asyncio.Future[None]] = set()
@@ -83,7 +118,7 @@ async def _close_when_closed(writer: asyncio.StreamWriter, info: SecurityInfo) -
 
 async def start_server(
     client_connected_cb: ClientConnected,
-    host: str,
+    host: Host,
     port: int,
     *,
     settings: SettingsArg = None,
@@ -93,13 +128,56 @@ async def start_server(
     access_mask: int = 0,
     limit: int = 2**16,
 ) -> asyncio.AbstractServer:
-    """Like asyncio.start_server, on a listener made by wsapeer.create_server
-    (socket security before bind).
+    """Serves secured stream connections like :func:`asyncio.start_server`.
 
-    Each connection is queried once before client_connected_cb runs:
-    writer.get_extra_info("wsapeer") is its SecurityInfo (with the peer's
-    token handles if access_mask asks for them), whose tokens are closed when
-    the writer closes. Check info.secured before trusting the peer.
+    The listener is made by :func:`wsapeer.create_server` (socket security before bind, then
+    bind and listen) and served by :func:`asyncio.start_server`. Each connection is queried
+    once (WSAQuerySocketSecurity, awaited) before ``client_connected_cb`` runs:
+    ``writer.get_extra_info("wsapeer")`` is its :class:`wsapeer.SecurityInfo`, with the
+    peer's token handles if ``access_mask`` asks for them, and its tokens are closed when the
+    writer closes. Check ``info.secured`` before trusting the peer. A connection whose query
+    fails is closed without calling ``client_connected_cb``, and the error goes to the loop's
+    exception handler, as an exception of ``client_connected_cb`` would. The exceptions below
+    are raised by the awaited coroutine, not by the call that makes it.
+
+    Args:
+        client_connected_cb: called as ``client_connected_cb(reader, writer)`` for each
+            connection with its :class:`asyncio.StreamReader` and
+            :class:`asyncio.StreamWriter`; a plain function or a coroutine function.
+        host: a numeric address of ``family``, as a str or an ``ipaddress`` object (wsapeer
+            does no DNS lookups), or ``""`` for any.
+        port: an int from 0 to 65535, 0 for any free port.
+        settings: a :class:`wsapeer.SecuritySettings` or :class:`wsapeer.IPsecSettings`;
+            ``None`` (the default) sends ``SecuritySettings()``: Windows' defaults.
+        family: ``socket.AF_INET`` (the default) or ``socket.AF_INET6``.
+        backlog: the listen backlog, an int (100 by default), as
+            :func:`asyncio.start_server` takes it.
+        reuse_port: ``True`` sets SO_REUSEPORT, where the platform has it (never Windows).
+        access_mask: the access rights wanted on each peer's access tokens, an int from 0 to
+            0xFFFFFFFF (e.g. 0x8, TOKEN_QUERY); 0 (the default) asks for no tokens.
+        limit: the buffer limit of each connection's :class:`asyncio.StreamReader`, a
+            positive int (64 KiB by default).
+
+    Returns:
+        The :class:`asyncio.Server`, already serving; close it (and await its
+        ``wait_closed()``) to stop.
+
+    Raises:
+        TypeError: before the listener is made, when ``client_connected_cb`` is not
+            callable, ``access_mask``, ``backlog``, ``port`` or ``limit`` is not an int (a
+            bool included), ``host`` is not a str or ``ipaddress`` object, ``settings`` is not
+            a settings object or ``None``, or ``reuse_port`` is not a bool.
+        ValueError: before the listener is made, when ``family`` is neither
+            ``socket.AF_INET`` nor ``socket.AF_INET6``, ``host`` is not a numeric address (a
+            host name: wsapeer does no DNS) or is one of the other family, ``port`` is not
+            from 0 to 65535, ``access_mask`` not from 0 to 0xFFFFFFFF, ``limit`` not
+            positive, or ``reuse_port=True`` where the platform has no SO_REUSEPORT.
+        OSError: when the listener cannot be made, bound (e.g. the address is in use) or put
+            to listen.
+        wsapeer.WinsockError: when Windows (or the contract model) refuses
+            WSASetSocketSecurity on the listener.
+        wsapeer.UnsupportedPlatformError: on a platform without Fwpuclnt, or off Windows
+            outside :func:`wsapeer.testing.contract_model`.
     """
     from .aio import query_socket_security
 
@@ -107,6 +185,11 @@ async def start_server(
         raise TypeError("client_connected_cb must be callable")
     if isinstance(access_mask, bool) or not isinstance(access_mask, int):
         raise TypeError(f"access_mask must be an int, not {type(access_mask).__name__}")
+    if not 0 <= access_mask <= 0xFFFFFFFF:
+        raise ValueError(f"access_mask must be in 0..0xFFFFFFFF, got {access_mask}")
+    _check_limit(limit)
+    if isinstance(backlog, bool) or not isinstance(backlog, int):
+        raise TypeError(f"backlog must be an int, not {type(backlog).__name__}")
     listener = create_server(
         (host, port), settings=settings, family=family, backlog=backlog, reuse_port=reuse_port
     )
@@ -133,7 +216,8 @@ async def start_server(
             await result
 
     try:
-        return await asyncio.start_server(connected, sock=listener, limit=limit)
+        # asyncio listens again when it starts serving: with the backlog asked for.
+        return await asyncio.start_server(connected, sock=listener, backlog=backlog, limit=limit)
     except BaseException:
         listener.close()
         raise

@@ -95,34 +95,67 @@ def _columns(
 def apply_many(
     items: Iterable[Item], timeout: Optional[float] = None, *, raise_on_error: bool = False
 ) -> List[Optional[Exception]]:
-    """Applies many prepared objects at once: ``[(sock, target), ...]`` (any
-    iterable of pairs, a generator included) where each target is a
-    PeerTargetName, SecuritySettings or IPsecSettings.
+    """Applies many prepared targets at once: one C loop issues them, one wait collects them.
 
-    Every valid item is issued in one C loop and awaited with the GIL released
-    once. Returns one entry per item, in order: None where the call succeeded,
-    else the exception for that item: the WinsockError Windows reported, or,
-    for an item that could not be issued at all (a closed socket, a peer of
-    the other address family, a target of the wrong type), the TypeError or
-    ValueError saying why. One failing item neither hides nor aborts the
-    others. Items still in flight when the timeout ends are cancelled
-    (WSA_OPERATION_ABORTED, 995) or, if Windows has not let them go,
-    reported as WSA_IO_INCOMPLETE (996).
+    Each item is a ``(sock, target)`` pair whose target is a :class:`wsapeer.PeerTargetName`
+    (WSASetSocketPeerTargetName), :class:`wsapeer.SecuritySettings` or
+    :class:`wsapeer.IPsecSettings` (WSASetSocketSecurity): many UDP peers on one socket, or one
+    target on many TCP sockets. Every item that can be issued is issued in one C loop, and all
+    of them are awaited with the GIL released once. Off Windows the contract model answers
+    every call at once.
 
-    raise_on_error=True raises an ExceptionGroup of the failed items' errors
-    once all items have finished. The call as a whole raises before anything
-    is issued only when it is malformed (items not iterable, or not pairs),
-    and UnsupportedPlatformError where nothing answers the calls.
+    One failing item neither hides nor aborts the others: an item that cannot be issued (a
+    closed socket, a peer of the other address family, a sock or target of the wrong type)
+    gets its ``TypeError`` or ``ValueError`` in its own slot and the rest are issued, and a
+    call Windows refuses is that item's :class:`wsapeer.WinsockError`. Items still in flight when
+    ``timeout`` ends are cancelled and report ``WSA_OPERATION_ABORTED`` (995), or
+    ``WSA_IO_INCOMPLETE`` (996) while Windows has not let them go (their memory is freed when
+    it does). The call itself raises only when it is malformed (before anything is issued),
+    where nothing answers the calls, or, with ``raise_on_error=True``, once every item is done.
+
+    Args:
+        items: any iterable of ``(sock, target)`` pairs, a generator included, consumed once
+            before anything is issued. ``sock`` is a :class:`socket.socket`, an object with
+            ``fileno()`` or a raw handle (an int); items share a socket only if they hold the
+            same object (distinct objects that compare equal may be different sockets).
+        timeout: the most seconds to wait for all the items together (an int or a float);
+            ``None`` (the default) or ``inf`` waits until every item is done.
+        raise_on_error: ``True`` raises the failures as an ``ExceptionGroup`` once every item
+            has finished, instead of returning them (with none, the list is returned as
+            usual); ``False`` (the default) only returns them.
+
+    Returns:
+        One entry per item, in order, ``None`` where the call succeeded, else that item's
+        exception; the :class:`wsapeer.WinsockError` Windows (or the contract model) reported,
+        or the ``TypeError`` or ``ValueError`` saying why the item could not be issued (rarely
+        another :class:`wsapeer.WsapeerError` or a ``MemoryError`` the shim reported for it).
+        An empty list for no items.
+
+    Raises:
+        TypeError: before anything is issued, when ``items`` is not iterable or holds something
+            that is not a pair, when ``timeout`` is neither a number nor ``None`` (a bool
+            included), or when ``raise_on_error`` is not a bool.
+        ValueError: before anything is issued, when ``timeout`` is negative or NaN.
+        ExceptionGroup: with ``raise_on_error=True``, once every item has finished, when any
+            item failed: it holds the failed items' exceptions in item order, the objects the
+            list would have held (on Python 3.9 and 3.10, the ``exceptiongroup`` backport's).
+        wsapeer.UnsupportedPlatformError: once for the whole call, not per item, when at least
+            one item can be issued on a platform without Fwpuclnt, or off Windows outside
+            :func:`wsapeer.testing.contract_model`.
     """
     ms = _milliseconds(timeout)
     if not isinstance(raise_on_error, bool):
         raise TypeError(f"raise_on_error must be a bool, not {type(raise_on_error).__name__}")
-    try:
-        listed = items if type(items) is list else list(items)
-    except TypeError:
-        raise TypeError(
-            f"items must be an iterable of (sock, target) pairs, not {type(items).__name__}"
-        ) from None
+    if type(items) is list:
+        listed = items
+    else:
+        try:
+            iterator = iter(items)
+        except TypeError:
+            raise TypeError(
+                f"items must be an iterable of (sock, target) pairs, not {type(items).__name__}"
+            ) from None
+        listed = list(iterator)  # what the caller's generator raises is its own
     count = len(listed)
     if count == 0:
         return []

@@ -1,4 +1,4 @@
-"""Testing your own code without Windows: the contract model of Fwpuclnt.
+"""Testing your own code without Windows: the contract model of Fwpuclnt::
 
     import wsapeer, wsapeer.testing
 
@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _overlapped
+from ._address import _check_int
 from ._calls import NAMES, SET_PEER_TARGET_NAME
 from ._enums import SecurityInfoFlags, refuse_foreign
 from ._errors import UnsupportedPlatformError
@@ -57,7 +58,9 @@ if hasattr(os, "register_at_fork"):
         before=_switch.acquire, after_in_parent=_switch.release, after_in_child=_switch.release
     )
 
-#: What each strict-mode rule means, and the Microsoft text it comes from.
+#: What each strict-mode rule means, and the Microsoft text it comes from: the keys are the
+#: ``rule`` a :class:`wsapeer.testing.Violation` names, the values the explanation its ``str()``
+#: ends with.
 RULES: Dict[str, str] = {
     "name-without-security": (
         "a peer target name was set on a socket that never had socket security: Windows "
@@ -92,9 +95,24 @@ _RULE_NUMBERS = {
 
 
 class Violation(NamedTuple):
-    """One mistake strict mode reports: the rule (a key of RULES), the socket
-    handle the call used, and the calls involved ("WSAQuerySocketSecurity #3":
-    the record's sequence number, where the model has one)."""
+    """One mistake strict mode reports, which Windows itself would have accepted silently.
+
+    Made by the contract model and handed out by
+    :meth:`wsapeer.testing.ContractModel.violations` and in
+    :class:`wsapeer.testing.ContractViolation`; a plain immutable tuple, valid after the
+    block. ``str()`` gives the rule, the socket, the calls and the rule's explanation.
+
+    Attributes:
+        rule: the rule broken, a key of ``wsapeer.testing.RULES``:
+            ``"name-without-security"``, ``"impersonated-unsecured"``,
+            ``"token-left-open"``, ``"impersonation-left-open"`` or
+            ``"operation-unobserved"``.
+        handle: the socket handle the call used (a file descriptor off Windows).
+        calls: the calls involved, e.g. ``("WSAQuerySocketSecurity #3",)``: each function's
+            name and, where the model has one, the ``sequence`` of its
+            :class:`wsapeer.testing.ModelRecord` (an unobserved operation has its function's
+            name only).
+    """
 
     rule: str
     handle: int
@@ -105,8 +123,18 @@ class Violation(NamedTuple):
 
 
 class ContractViolation(AssertionError):
-    """A contract_model(strict=True) block ended with violations (listed in
-    .violations): mistakes Windows would have accepted silently."""
+    """Raised when a strict block ends with mistakes Windows would have accepted silently.
+
+    A :func:`wsapeer.testing.contract_model` block with ``strict=True`` raises it on the way
+    out, if the block itself raised nothing and the model's
+    :meth:`wsapeer.testing.ContractModel.violations` is not empty. An ``AssertionError``, so
+    that test runners report it as a failed test; its message lists every violation with its
+    socket, its calls and the rule's explanation.
+
+    Attributes:
+        violations: the :class:`wsapeer.testing.Violation` list, in the order the model found
+            them.
+    """
 
     def __init__(self, violations: Sequence[Violation]) -> None:
         self.violations = list(violations)
@@ -133,16 +161,33 @@ def _read_violations(seen: Sequence[_overlapped.Seen]) -> List[Violation]:
 
 
 class ModelRecord(NamedTuple):
-    """One call the model accepted: the exact bytes the shim handed it (the
-    structure, sockaddr or query template; empty where there was none)."""
+    """One call the model accepted, with the exact bytes the shim handed it.
+
+    Made by the contract model and handed out by
+    :attr:`wsapeer.testing.ContractModel.records`; a plain immutable tuple, kept after the
+    block. Its ``repr`` shows the size of ``data``, never its bytes: settings may hold a
+    password.
+
+    Attributes:
+        sequence: the call's number in its block, from 1, in the order the model accepted
+            the calls; a :class:`wsapeer.testing.Violation` cites it as ``#3``.
+        function: the Winsock function, e.g. ``"WSASetSocketPeerTargetName"``.
+        handle: the socket handle the call used (a file descriptor off Windows).
+        thread: the calling thread, as ``threading.get_ident()`` names it.
+        data: the exact bytes of the call's input: the SOCKET_PEER_TARGET_NAME, the settings
+            structure (the password included: handle with care), the peer's sockaddr or the
+            query template; empty where there was none.
+        ident: tells a socket from a later one reusing its handle: the inode on POSIX, 0 on
+            Windows.
+    """
 
     sequence: int
     function: str
     handle: int
     thread: int
     data: bytes
-    #: Tells a socket from a later one reusing its handle: the inode on POSIX,
-    #: 0 on Windows.
+    #: Tells a socket from a later one reusing its handle (the inode on POSIX,
+    #: 0 on Windows).
     ident: int = 0
 
     def __repr__(self) -> str:
@@ -198,7 +243,24 @@ def _read_records() -> List[ModelRecord]:
 
 
 class ContractModel:
-    """What the model recorded; live inside the block, frozen after it."""
+    """The contract model as one block sees it: what it recorded, and the test's controls.
+
+    Made by :func:`wsapeer.testing.contract_model` and yielded to its block, never built by
+    hand. Inside the block ``records``, ``calls()``, ``peer_target_names()`` and
+    ``violations()`` read the model live; when the block ends they are frozen at what it held
+    then (the model itself is reset), so a test can still check them afterwards.
+    ``pretend_peer()``, ``token_closes()``, ``open_tokens()`` and ``impersonating()`` act on
+    the model's current state, which every block starts afresh (a token left open stays
+    known after its block, so that it can still be closed and counted).
+
+    Raises:
+        TypeError: from ``calls()`` and ``peer_target_names()``, for a ``sock`` that is not a
+            socket, an object whose ``fileno()`` returns an int, or an int; from
+            ``pretend_peer()``, for flags of another enumeration or an argument that is not a
+            number. Making the object raises nothing.
+        ValueError: from ``calls()`` and ``peer_target_names()``, for a closed socket; from
+            ``token_closes()``, for a handle the model did not issue.
+    """
 
     def __init__(self, seen: List[_overlapped.Seen]) -> None:
         self._frozen: Optional[List[ModelRecord]] = None
@@ -207,12 +269,36 @@ class ContractModel:
 
     @property
     def records(self) -> List[ModelRecord]:
-        """Every accepted call, oldest first; a repeated call for the same socket
-        and peer replaces the earlier record (as Windows replaces the name)."""
+        """Every call the model accepted in the block, oldest first, as
+        :class:`wsapeer.testing.ModelRecord` tuples: read live inside the block, frozen when it
+        ends, a new list on every read. A repeated call for the same socket and peer replaces
+        the earlier record (as Windows replaces the name), and deleting a name removes its record.
+        """
         return list(self._frozen) if self._frozen is not None else _read_records()
 
     def peer_target_names(self, sock: SocketLike) -> List[PeerTargetName]:
-        """The targets set on sock and still in force, decoded from the bytes received."""
+        """The target names set on ``sock`` and still in force, decoded from the bytes received.
+
+        Each WSASetSocketPeerTargetName record of the socket is rebuilt with
+        :meth:`wsapeer.PeerTargetName.from_bytes`, so comparing the result with the
+        :class:`wsapeer.PeerTargetName` meant checks exactly what Windows would have received.
+        The socket is matched whichever of its descriptors a call used (POSIX: by its inode;
+        Windows: by its handle), and never confused with an earlier socket that had the same
+        handle.
+
+        Args:
+            sock: a :class:`socket.socket`, an object with ``fileno()`` or a raw handle (an
+                int).
+
+        Returns:
+            The :class:`wsapeer.PeerTargetName` objects, oldest first, one per peer named (a
+            TCP socket has at most one).
+
+        Raises:
+            TypeError: when ``sock`` is not a socket, an object whose ``fileno()`` returns an
+                int, or an int (a bool included).
+            ValueError: when ``sock`` is closed or its handle is out of range.
+        """
         return [
             PeerTargetName.from_bytes(r.data)
             for r in self._of(sock)
@@ -230,8 +316,24 @@ class ContractModel:
         return [r for r in self.records if r.handle == handle and (ident is None or not r.ident)]
 
     def calls(self, sock: Optional[SocketLike] = None) -> List[str]:
-        """The functions accepted, oldest first (for sock only, if given): to check
-        call order, e.g. that WSASetSocketSecurity came first."""
+        """The Winsock functions the model accepted, oldest first: to check the order of calls.
+
+        For example, that a client's calls were
+        ``["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]``: security first.
+
+        Args:
+            sock: only the calls on this socket (whichever of its descriptors they used): a
+                :class:`socket.socket`, an object with ``fileno()`` or a raw handle (an int);
+                ``None`` (the default): every call of the block, on any socket.
+
+        Returns:
+            The function names, e.g. ``"WSASetSocketSecurity"``, one per record.
+
+        Raises:
+            TypeError: when ``sock`` is not ``None``, a socket, an object whose ``fileno()``
+                returns an int, or an int (a bool included).
+            ValueError: when ``sock`` is closed or its handle is out of range.
+        """
         records = self.records if sock is None else self._of(sock)
         return [r.function for r in records]
 
@@ -244,11 +346,43 @@ class ContractModel:
         negotiation_winerror: int = 0,
         sa_lookup_context: Optional[uuid.UUID] = None,
     ) -> None:
-        """What queries report for sockets the model secured (and connections
-        accepted on them): the model negotiates nothing itself, so by default
-        they report no flags. tokens=True hands out model token handles (when
-        the query asks with an access mask), which only wsapeer can close."""
+        """Sets what queries report for sockets the model secured, and connections accepted on them.
+
+        The model negotiates nothing itself, so until this is called (and in every new
+        block) queries report no flags: unsecured. The setting holds for the queries made
+        after it, until the block ends. Every argument is checked before the model changes.
+
+        Args:
+            flags: the :class:`wsapeer.SecurityInfoFlags` (or a plain int) the queries
+                report; SECURED by default.
+            tokens: ``True`` hands out model token handles to queries that ask with an
+                ``access_mask``; only wsapeer can close them (:class:`wsapeer.SecurityInfo`
+                does), and ``token_closes()`` and ``open_tokens()`` show whether it did.
+            mm_sa_id: the main mode SA id an ``ipsec2=True`` query reports (0 to 2**64 - 1).
+            qm_sa_id: the quick mode SA id an ``ipsec2=True`` query reports (0 to 2**64 - 1).
+            negotiation_winerror: the negotiation error an ``ipsec2=True`` query reports (0 to
+                2**32 - 1).
+            sa_lookup_context: the SA lookup context an ``ipsec2=True`` query reports;
+                ``None`` (the default): all zero.
+
+        Raises:
+            TypeError: when ``flags`` is a member of another enumeration or not an int, a
+                number is not an int (a bool, a float or a str included), ``tokens`` is not
+                a bool, or ``sa_lookup_context`` is neither ``None`` nor a :class:`uuid.UUID`.
+            ValueError: when ``flags`` or a number is out of its range.
+        """
         refuse_foreign(flags, SecurityInfoFlags, "flags")
+        _check_int(flags, "flags", 0, 0xFFFFFFFF)
+        if not isinstance(tokens, bool):
+            raise TypeError(f"tokens must be a bool, not {type(tokens).__name__}")
+        _check_int(mm_sa_id, "mm_sa_id", 0, 2**64 - 1)
+        _check_int(qm_sa_id, "qm_sa_id", 0, 2**64 - 1)
+        _check_int(negotiation_winerror, "negotiation_winerror", 0, 0xFFFFFFFF)
+        if sa_lookup_context is not None and not isinstance(sa_lookup_context, uuid.UUID):
+            raise TypeError(
+                f"sa_lookup_context must be a uuid.UUID or None, "
+                f"not {type(sa_lookup_context).__name__}"
+            )
         context = sa_lookup_context.bytes_le if sa_lookup_context is not None else ffi.NULL
         lib.wsapeer_model_set_peer_security(
             int(flags), int(tokens), mm_sa_id, qm_sa_id, negotiation_winerror, context
@@ -256,8 +390,25 @@ class ContractModel:
 
     @staticmethod
     def token_closes(handle: int) -> int:
-        """How often a model token handle was closed: 0 while open, 1 when closed
-        properly; more is a double close. ValueError if the model never issued it."""
+        """How often a model token handle was closed: 0 while open, 1 once closed properly.
+
+        More than 1 is a double close (off Windows; on Windows a closed handle is just
+        invalid, so the count is 0 or 1). A token stays known after its block while any
+        token is open, and is forgotten when a block starts or ends with every token closed.
+
+        Args:
+            handle: a token handle the model issued, as
+                :attr:`wsapeer.SecurityInfo.peer_application_token` or
+                :attr:`wsapeer.SecurityInfo.peer_machine_token` gave it.
+
+        Returns:
+            The number of times the handle was closed.
+
+        Raises:
+            TypeError: when ``handle`` is not an int (one below 0 or over 64 bits raises
+                ``OverflowError``).
+            ValueError: when the model never issued ``handle``, or has forgotten it.
+        """
         closes = lib.wsapeer_model_token_closes(handle)
         if closes < 0:
             raise ValueError(f"{handle:#x} is not a token the contract model issued")
@@ -265,18 +416,40 @@ class ContractModel:
 
     @staticmethod
     def open_tokens() -> int:
-        """Model token handles issued and not yet closed."""
+        """How many model token handles are issued and not yet closed.
+
+        0 once every :class:`wsapeer.SecurityInfo` that held some is closed: what a test
+        checks to know that its code closes the peer's tokens.
+
+        Returns:
+            The count, tokens left open by earlier blocks included.
+        """
         return int(lib.wsapeer_model_open_tokens())
 
     @staticmethod
     def impersonating() -> Optional[int]:
-        """The socket handle the calling thread impersonates the peer of, or None."""
+        """The socket handle whose peer the calling thread impersonates in the model, or ``None``.
+
+        Impersonation is per thread: another thread's does not count. Every block starts
+        with none.
+
+        Returns:
+            The handle the impersonation was made with, or ``None`` when the calling thread
+            impersonates no peer.
+        """
         sock = ffi.new("uint64_t *")
         return int(sock[0]) if lib.wsapeer_model_impersonating(sock) else None
 
     def violations(self) -> List[Violation]:
-        """What strict mode would report if the block ended now (frozen after
-        it), whether or not the block is strict; see RULES."""
+        """What strict mode would report if the block ended now; frozen when it ends.
+
+        Available whether or not the block is strict: a test can check for a mistake
+        without failing on it. The rules and their sources are in ``wsapeer.testing.RULES``.
+
+        Returns:
+            The :class:`wsapeer.testing.Violation` list, empty when there is nothing to
+            report.
+        """
         if self._frozen_violations is not None:
             return list(self._frozen_violations)
         return _read_violations(list(self._seen))
@@ -288,16 +461,39 @@ class ContractModel:
 
 @contextlib.contextmanager
 def contract_model(strict: bool = False) -> Iterator[ContractModel]:
-    """Routes this process's wsapeer calls to the contract model for the block.
+    """Routes this process's wsapeer calls to the contract model of Fwpuclnt for the block.
 
-    strict=True answers every call exactly as without it, and when the block
-    ends without an exception of its own, raises ContractViolation if
-    violations() is not empty.
+    Inside the block every wsapeer call of the process (all threads) goes to a C model of the
+    documented behaviour of the secure socket calls: it checks the real socket, raises the
+    :class:`wsapeer.WinsockError` Windows documents, and records what it accepted. Each block
+    starts from an empty model (only peer tokens still open stay known). Outside the block
+    calls raise :class:`wsapeer.UnsupportedPlatformError`; the model is selected only by this
+    function, never by the environment. It authenticates nobody: it exists to catch wrong
+    arguments and call order in tests. The exceptions below but
+    :class:`wsapeer.testing.ContractViolation` are raised when the block is entered.
 
-    It does not nest: a second contract_model() while one is active raises
-    RuntimeError, so that one test cannot switch the model off under another.
-    In a build without the model (every Windows release build) it raises
-    UnsupportedPlatformError.
+    ``strict=True`` answers every call exactly as without it, and when the block ends without
+    an exception of its own, raises :class:`wsapeer.testing.ContractViolation` if
+    :meth:`wsapeer.testing.ContractModel.violations` is not empty. An exception of the block
+    is never hidden by one of the model.
+
+    Args:
+        strict: ``True`` fails the block on the mistakes Windows accepts silently (see
+            ``wsapeer.testing.RULES``); ``False`` (the default) only lists them in
+            ``violations()``.
+
+    Yields:
+        The :class:`wsapeer.testing.ContractModel` of this block, live inside it, frozen after.
+
+    Raises:
+        TypeError: when ``strict`` is not a bool.
+        RuntimeError: when a ``contract_model()`` block is already active in this process (in
+            any thread): it does not nest, so that one test cannot switch the model off under
+            another.
+        wsapeer.UnsupportedPlatformError: in a build of wsapeer without the model, where
+            ``wsapeer.FWPUCLNT`` is not ``"model"``: every Windows release build, for one.
+        wsapeer.testing.ContractViolation: with ``strict=True``, when the block ends without
+            an exception of its own and the model found violations.
     """
     if not isinstance(strict, bool):
         raise TypeError(f"strict must be a bool, not {type(strict).__name__}")
