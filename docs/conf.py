@@ -31,7 +31,7 @@ extensions = [
 
 html_theme = "furo"
 html_title = f"wsapeer {release}"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_*.rst"]  # _under_model.rst is included, not a page
 
 nitpicky = True
 nitpick_ignore_regex = [

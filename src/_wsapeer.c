@@ -207,6 +207,32 @@ int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_s
     return status;
 }
 
+int wsapeer_query_size_probe(uint64_t sock, const void *tmpl, size_t tmpl_size,
+                             uint32_t info_cap, uint32_t *info_len)
+{
+    uint8_t *info = NULL;
+    int status;
+
+    if (info_len == NULL || info_cap > QUERY_INFO_LIMIT)
+        return WSAPEER_E_ARGUMENT;
+    if (info_cap != 0 && (info = (uint8_t *)calloc(1, info_cap)) == NULL)
+        return WSAPEER_E_NOMEM;
+    *info_len = info_cap;
+    status = wsapeer_fw_query_socket_security(sock, tmpl, tmpl_size, info, info_len, NULL, NULL);
+    if (status == WSAPEER_OK && info != NULL) {
+        wsapeer_query_info answer;
+        /* Windows may report a length above what it had room for: parse only
+         * what the buffer holds. */
+        if (wsapeer_query_info_parse(info, *info_len <= info_cap ? *info_len : info_cap,
+                                     &answer) == WSAPEER_OK) {
+            (void)wsapeer_close_token(answer.application_token);
+            (void)wsapeer_close_token(answer.machine_token);
+        }
+    }
+    free(info);
+    return status;
+}
+
 int wsapeer_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t size)
 {
     return wsapeer_fw_impersonate_socket_peer(sock, sockaddr, size);

@@ -187,6 +187,13 @@ int wsapeer_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t 
  * retries; on success *out owns the token handles it holds. */
 int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_size,
                                   int ipsec2, wsapeer_query_info *out);
+/* One WSAQuerySocketSecurity with an answer buffer of info_cap bytes (NULL
+ * when 0), for tests/windows_real to see what Windows says to a short buffer:
+ * the status, and in *info_len the length Windows wrote back (info_cap if it
+ * wrote none). Token handles of an answer that fits are closed here, so the
+ * probe owns nothing afterwards. Not used by the library itself. */
+int wsapeer_query_size_probe(uint64_t sock, const void *tmpl, size_t tmpl_size,
+                             uint32_t info_cap, uint32_t *info_len);
 /* sockaddr may be NULL (size 0) for a connected socket. */
 int wsapeer_impersonate_socket_peer(uint64_t sock, const void *sockaddr, size_t size);
 int wsapeer_revert_impersonation(void);

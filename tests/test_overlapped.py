@@ -304,6 +304,10 @@ def test_wait_timeout_validation(model, udp):
         op.wait(-1)
     with pytest.raises(TypeError, match="timeout must be a number"):
         op.wait("1")
+    # Huge but finite: capped below INFINITE (was OverflowError from int(inf)).
+    assert op.wait(1e306) and op.wait(10**400)
+    assert wsapeer.apply_many([(udp, PeerTargetName("h", ("192.0.2.1", 8)))], 1e306) == [None]
+    op.result()
 
 
 # ---- batches -----------------------------------------------------------------

@@ -526,3 +526,40 @@ def test_secure_client_secures_first(model):
         with pytest.raises(ValueError, match="must not be empty"):
             wsapeer.secure_client(s, "")
         assert model.calls(s) == []  # nothing half done
+
+
+def test_a_refused_revert_leaves_the_thread_counted_as_impersonating(monkeypatch):
+    """If WSARevertImpersonation fails, the thread may still run as the peer:
+    impersonate_peer must not start another block on it (it counted the
+    thread as reverted before the call, whatever Windows said)."""
+    from wsapeer import _impersonation
+
+    real = _impersonation.lib
+
+    class Refusing:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        @staticmethod
+        def wsapeer_revert_impersonation():
+            return 10022  # WSAEINVAL: refused
+
+    with contract_model() as model:
+        model.pretend_peer(wsapeer.SecurityInfoFlags.SECURED)
+        server = wsapeer.create_server(("127.0.0.1", 0))
+        client = wsapeer.create_connection(server.getsockname(), "host/x")
+        conn, _ = server.accept()
+        monkeypatch.setattr(_impersonation, "lib", Refusing())
+        with pytest.raises(wsapeer.WinsockError), wsapeer.impersonate_peer(conn):
+            pass
+        with (
+            pytest.raises(RuntimeError, match="already impersonating"),
+            wsapeer.impersonate_peer(conn),
+        ):
+            pass
+        monkeypatch.setattr(_impersonation, "lib", real)
+        wsapeer.revert_impersonation()  # now it succeeds, and the thread is free again
+        with wsapeer.impersonate_peer(conn):
+            pass
+        for s in (conn, client, server):
+            s.close()

@@ -38,11 +38,14 @@ from ._target import (
 from ._wsapeer import ffi as _ffi
 from ._wsapeer import lib as _lib
 
-#: What answers the calls in this build of the extension, fixed when it was
-#: built (WSAPEER_FWPUCLNT): "windows" (Fwpuclnt.dll: every Windows release
-#: build), "model" (the contract model, only inside testing.contract_model();
-#: the default elsewhere), "none" (nothing: every call raises
-#: UnsupportedPlatformError) or "echo" (the benchmarks' no-op, never installed).
+#: What answers the Winsock calls in this build of wsapeer, fixed when the extension was
+#: built (by the ``WSAPEER_FWPUCLNT`` environment variable), never chosen at run time.
+#: ``"windows"``: Fwpuclnt.dll itself (the default on Windows, and every release wheel
+#: there). ``"model"``: the contract model, which answers only inside
+#: ``wsapeer.testing.contract_model()``; outside it every call raises
+#: :class:`wsapeer.UnsupportedPlatformError` (the default elsewhere). ``"none"``: nothing;
+#: every call raises :class:`wsapeer.UnsupportedPlatformError`. ``"echo"``: the benchmarks'
+#: no-op, which "succeeds" without doing anything (never installed; importing it warns).
 FWPUCLNT: str = _ffi.string(_lib.wsapeer_fwpuclnt()).decode("ascii")
 
 if FWPUCLNT == "echo":

@@ -12,12 +12,31 @@ from typing import Any, NamedTuple, NoReturn, Optional
 
 
 class WinsockErrorInfo(NamedTuple):
+    """What wsapeer knows of one Winsock error code: a value of ``wsapeer.WSA_ERRORS``.
+
+    A plain, immutable named tuple that owns nothing: wsapeer makes one per code of
+    ``WSA_ERRORS`` when it is imported.
+
+    Attributes:
+        name: the code's symbolic name in the Windows headers, e.g. ``"WSAEINVAL"``.
+        errno: the matching POSIX ``errno`` value, which :class:`wsapeer.WinsockError`
+            puts in its ``errno`` (e.g. ``errno.EINVAL`` for WSAEINVAL), or ``None`` for a
+            code without one (WSA_IO_PENDING, WSA_IO_INCOMPLETE, WSASYSCALLFAILURE).
+        meaning: the code's meaning, as the reference pages' error tables give it.
+
+    Raises:
+        TypeError: when built with a field missing or too many, as any named tuple is.
+    """
+
     name: str
     errno: Optional[int]
     meaning: str
 
 
-#: The codes of the reference pages' error tables, with their documented meaning.
+#: The Winsock error codes of the reference pages' error tables, each mapped to its
+#: :class:`wsapeer.WinsockErrorInfo` (name, errno, documented meaning). A
+#: :class:`wsapeer.WinsockError` takes its message and ``errno`` from here; a code not listed
+#: still raises one, with its number alone.
 WSA_ERRORS: dict[int, WinsockErrorInfo] = {
     995: WinsockErrorInfo(
         "WSA_OPERATION_ABORTED",
@@ -98,11 +117,30 @@ FUNCTION_MEANINGS: dict[tuple[str, int], str] = {
 
 
 class WsapeerError(OSError):
-    """Base class of every error wsapeer raises from a Winsock call."""
+    """Base class of the errors wsapeer raises for a call it made or could not make.
+
+    An :class:`OSError`. Its subclasses are :class:`wsapeer.WinsockError` (Windows, or the
+    contract model, refused the call) and :class:`wsapeer.UnsupportedPlatformError` (nothing
+    here can make the call). A bare WsapeerError, neither of those, means that a call or a
+    wait failed without reporting an error code. Argument errors are never WsapeerErrors:
+    they are :class:`TypeError` and :class:`ValueError`, raised before any call.
+    """
 
 
 class WinsockError(WsapeerError):
-    """A Winsock secure socket call failed; ``winerror`` is the WSA error code."""
+    """A Winsock secure socket call failed: Windows, or the contract model, refused it.
+
+    ``winerror`` is the WSA error code on every platform; ``function`` the Winsock
+    function's name (e.g. ``"WSASetSocketPeerTargetName"``); ``errno`` the matching POSIX
+    code (``errno.EINVAL`` for WSAEINVAL), or ``None`` for a code without one; the message
+    names the function, the code and its documented meaning for that function (from
+    ``wsapeer.WSA_ERRORS``). It pickles (without ``detail``).
+
+    Args:
+        winerror: the WSA error code (WSAGetLastError), e.g. 10022 for WSAEINVAL.
+        function: the name of the Winsock function that failed.
+        detail: more context, appended to the message in parentheses.
+    """
 
     # A property, so that winerror means the same on every platform (CPython
     # only gives OSError a winerror slot on Windows).
@@ -135,8 +173,19 @@ class WinsockError(WsapeerError):
 
 
 class UnsupportedPlatformError(WsapeerError):
-    """The Winsock secure socket extensions do not exist on this platform, or
-    not in this build of wsapeer."""
+    """Nothing here can make the call: no Winsock secure socket extensions on this platform.
+
+    Raised by every call off Windows (outside ``wsapeer.testing.contract_model()`` in a
+    build with the contract model), and by every call of a build without Fwpuclnt
+    (``wsapeer.FWPUCLNT == "none"``). Nothing was done: wsapeer never pretends that a call
+    succeeded. ``errno`` is ``errno.ENOSYS`` and ``function`` the Winsock function's name.
+    Argument errors are still raised first, as on Windows.
+
+    Args:
+        function: the name of the Winsock function (or wsapeer facility) that is missing.
+        reason: the message; ``None`` for the standard one, which names the platform and
+            points to ``wsapeer.testing.contract_model()``.
+    """
 
     def __init__(self, function: str, reason: Optional[str] = None) -> None:
         if reason is None:

@@ -46,7 +46,8 @@ def _endpoint(address: object, what: str, *, any_host: bool = False) -> Tuple[in
     try:
         peer = normalize_peer(address)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{what} {address!r}: {exc}") from None
+        reason = str(exc).removeprefix("peer ")  # the rule is a peer's; the name is ours
+        raise type(exc)(f"{what} {address!r}: {reason}") from None
     if peer.kind == lib.WSAPEER_PEER_IPV4:
         return socket.AF_INET, (str(ipaddress.IPv4Address(peer.packed)), peer.port)
     host = str(ipaddress.IPv6Address(peer.packed))

@@ -39,11 +39,51 @@ def _refuse_in_event_loop(allow: bool) -> None:
 def impersonate_socket_peer(
     sock: SocketLike, peer: PeerArg = None, *, allow_in_event_loop: bool = False
 ) -> None:
-    """WSAImpersonateSocketPeer: the calling thread runs as the peer until
-    revert_impersonation(). Prefer the impersonate_peer() context manager.
+    """Makes the calling thread run as ``sock``'s peer, until it reverts.
 
-    Refused (RuntimeError) on a thread running an event loop unless
-    allow_in_event_loop=True: other tasks would run as the peer."""
+    Calls WSAImpersonateSocketPeer; :func:`wsapeer.revert_impersonation` ends it. Prefer
+    the :func:`wsapeer.impersonate_peer` context manager, which reverts on every way out.
+    Windows impersonates whoever the peer is: query the socket first
+    (:func:`wsapeer.query_socket_security`) and impersonate only a secured peer.
+    Impersonation is per thread, so it is refused on a thread running an asyncio event
+    loop unless ``allow_in_event_loop=True``: every task that runs there meanwhile (at any
+    ``await``) would run as the peer.
+
+    Args:
+        sock: the socket whose peer to impersonate: a :class:`socket.socket` (or subclass),
+            any object with a ``fileno()`` method, or an ``int`` handle (a SOCKET on
+            Windows).
+        peer: ``None`` for a connected socket (TCP: the connection identifies the peer, and
+            Windows ignores any address), or the UDP peer to impersonate: ``(host, port)``
+            for IPv4, ``(host, port[, flowinfo[, scope_id]])`` for IPv6, of the socket's
+            family, with a numeric ``host`` (a ``str``, an :class:`ipaddress.IPv4Address` or
+            an :class:`ipaddress.IPv6Address`).
+        allow_in_event_loop: ``True`` to impersonate even on a thread that runs an asyncio
+            event loop, for code that never awaits before reverting; ``False`` (the
+            default) refuses there.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``peer`` is neither ``None`` nor a tuple,
+            its host is neither a ``str`` nor an ipaddress address, or its port, flowinfo or
+            scope_id is not an ``int``; ``allow_in_event_loop`` is not a ``bool``. A
+            ``bool`` is refused wherever an ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``peer`` does not have 2 to 4 items (2
+            for IPv4), or holds a host, port, flowinfo, scope_id or zone that
+            :class:`wsapeer.PeerTargetName` refuses; ``peer`` is of the other address family
+            than ``sock`` (checked when ``sock`` is a :class:`socket.socket`).
+        RuntimeError: the calling thread runs an asyncio event loop and
+            ``allow_in_event_loop`` is ``False``.
+        wsapeer.WinsockError: Windows (or the contract model) refused the call,
+            e.g. WSAEFAULT (10014): a socket that is not TCP was given no peer; WSAEINVAL
+            (10022): the socket is not AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM;
+            WSAENOTSOCK (10038): the handle is not a socket.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: the call failed without reporting an error code.
+    """
     _refuse_in_event_loop(allow_in_event_loop)
     handle = handle_of(sock)
     normalized = normalize_peer(peer)
@@ -57,24 +97,82 @@ def impersonate_socket_peer(
 
 
 def revert_impersonation() -> None:
-    """WSARevertImpersonation: the calling thread stops impersonating (a no-op
-    when it was not)."""
-    _impersonation.active = False
-    _errors.check(lib.wsapeer_revert_impersonation(), _REVERT)
+    """Ends the calling thread's impersonation of a socket peer (WSARevertImpersonation).
+
+    A success that does nothing when the thread is not impersonating, as Windows documents.
+    If Windows refuses, the thread may still run as the peer, so it still counts as
+    impersonating: :func:`wsapeer.impersonate_peer` refuses to start another block on it.
+
+    Raises:
+        wsapeer.WinsockError: Windows (or the contract model) refused the call.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: the call failed without reporting an error code.
+    """
+    status = lib.wsapeer_revert_impersonation()
+    if status == 0 or status == lib.WSAPEER_E_UNSUPPORTED:
+        _impersonation.active = False  # reverted, or no Fwpuclnt here to run as anyone
+    _errors.check(status, _REVERT)
 
 
 @contextlib.contextmanager
 def impersonate_peer(
     sock: SocketLike, peer: PeerArg = None, *, allow_in_event_loop: bool = False
 ) -> Iterator[None]:
-    """Runs the block as the socket's peer, and reverts on the way out, exceptions
-    included.
+    """Runs a ``with`` block as ``sock``'s peer, and reverts on the way out, exceptions included.
 
-    Impersonation is per thread: only the thread that entered the block runs
-    as the peer, and it may not nest another impersonate_peer() inside. On a
-    thread running an event loop it is refused (RuntimeError) unless
-    allow_in_event_loop=True: at any await inside the block, other tasks would
-    run as the peer. Impersonate in a worker thread instead.
+    Calls WSAImpersonateSocketPeer on entry and WSARevertImpersonation on exit, as Windows'
+    own sample server does after querying the socket (:func:`wsapeer.query_socket_security`:
+    impersonate only a secured peer). The block gets no value (``as`` binds ``None``).
+    Nothing is checked or called until the block is entered: the ``with`` statement raises
+    the errors below before the block runs (a failed revert, after it).
+
+    Impersonation is per thread: only the thread that entered the block runs as the peer,
+    and it may not nest another impersonate_peer() inside (nor enter one while
+    :func:`wsapeer.impersonate_socket_peer` is not yet reverted). On a thread running an
+    asyncio event loop it is refused unless ``allow_in_event_loop=True``: at any ``await``
+    inside the block, other tasks would run as the peer. Impersonate in a worker thread
+    (``loop.run_in_executor``) instead.
+
+    Args:
+        sock: the socket whose peer to impersonate: a :class:`socket.socket` (or subclass),
+            any object with a ``fileno()`` method, or an ``int`` handle (a SOCKET on
+            Windows).
+        peer: ``None`` for a connected socket (TCP: the connection identifies the peer, and
+            Windows ignores any address), or the UDP peer to impersonate: ``(host, port)``
+            for IPv4, ``(host, port[, flowinfo[, scope_id]])`` for IPv6, of the socket's
+            family, with a numeric ``host`` (a ``str``, an :class:`ipaddress.IPv4Address` or
+            an :class:`ipaddress.IPv6Address`).
+        allow_in_event_loop: ``True`` to impersonate even on a thread that runs an asyncio
+            event loop, for code that never awaits before reverting; ``False`` (the
+            default) refuses there.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``peer`` is neither ``None`` nor a tuple,
+            its host is neither a ``str`` nor an ipaddress address, or its port, flowinfo or
+            scope_id is not an ``int``; ``allow_in_event_loop`` is not a ``bool``. A
+            ``bool`` is refused wherever an ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``peer`` does not have 2 to 4 items (2
+            for IPv4), or holds a host, port, flowinfo, scope_id or zone that
+            :class:`wsapeer.PeerTargetName` refuses; ``peer`` is of the other address family
+            than ``sock`` (checked when ``sock`` is a :class:`socket.socket`).
+        RuntimeError: the calling thread runs an asyncio event loop and
+            ``allow_in_event_loop`` is ``False``, or it is already impersonating a socket
+            peer through wsapeer (a nested block, or an impersonate_socket_peer() not yet
+            reverted).
+        wsapeer.WinsockError: Windows (or the contract model) refused to impersonate,
+            e.g. WSAEFAULT (10014): a socket that is not TCP was given no peer; WSAEINVAL
+            (10022): the socket is not AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM;
+            WSAENOTSOCK (10038): the handle is not a socket.
+            Or, on the way out, refused to revert: raised from the ``with`` statement, with
+            the block's own exception, if any, as its context.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: a call failed without reporting an error code.
     """
     _refuse_in_event_loop(allow_in_event_loop)
     if getattr(_impersonation, "active", False):

@@ -43,18 +43,31 @@ def _milliseconds(timeout: Optional[float]) -> int:
         raise ValueError(f"timeout must not be negative, got {timeout}")
     if timeout == float("inf"):
         return int(lib.WSAPEER_INFINITE)
-    return min(int(timeout * 1000), int(lib.WSAPEER_INFINITE) - 1)
+    longest = int(lib.WSAPEER_INFINITE) - 1  # INFINITE itself means no limit
+    if timeout >= longest / 1000:  # also keeps timeout * 1000 from overflowing a float
+        return longest
+    return int(timeout * 1000)
 
 
 class Operation(Generic[T]):
-    """One overlapped call, owned by C: its OVERLAPPED, event and input copy
-    live until Windows has finished with them.
+    """One overlapped call, in flight or done, as the ``*_async`` calls return it.
 
-    ``done()``, ``wait(timeout)`` (GIL released, alertable),
-    ``result()`` (returns or raises ``WinsockError``) and ``cancel()``. Dropping
-    an operation in flight cancels it; a ``with`` block waits for it. Off
-    Windows the contract model answers at once, so operations are done when
-    they are returned.
+    The operation is owned by C: its OVERLAPPED, its event and its copy of the call's input
+    (settings with a password included, wiped before they are freed) live until Windows has
+    finished with them, even when this object goes first. Dropping an operation still in
+    flight cancels it, and its memory is freed only once Windows lets go of it: Windows never
+    writes into freed memory. A query's operation that is dropped before anyone took its
+    result closes the peer token handles it received.
+
+    :meth:`wsapeer.Operation.done` polls, :meth:`wsapeer.Operation.wait` blocks (the GIL
+    released, alertably), :meth:`wsapeer.Operation.result` returns the outcome or raises the
+    call's error, and :meth:`wsapeer.Operation.cancel` asks Windows to stop. ``with op:``
+    waits for the operation when the block ends (cancelling it first if it is still in
+    flight) and, when the block itself raised nothing, raises the operation's error. Off
+    Windows the contract model answers at once, so operations come back done.
+
+    Raises:
+        TypeError: when constructed directly: operations come from the ``*_async`` calls.
     """
 
     __slots__ = (
@@ -88,27 +101,62 @@ class Operation(Generic[T]):
 
     @property
     def function(self) -> str:
-        """The Winsock function this operation calls."""
+        """The name of the Winsock function the operation calls, e.g. ``"WSASetSocketSecurity"``."""
         return self._function
 
     @property
     def routine(self) -> bool:
-        """Whether it completes through a completion routine (routine=True): then
-        only the thread that started it completes it, in wait() or done() (a
-        poll waits alertably too)."""
+        """Whether the operation completes through a C completion routine (``routine=True``).
+
+        Such an operation completes only on the thread that started it, while that thread
+        waits on it: in :meth:`wsapeer.Operation.wait`, or in
+        :meth:`wsapeer.Operation.done`, whose poll is an alertable wait with a zero timeout.
+        """
         return self._routine
 
     @property
     def event_handle(self) -> int:
-        """The Windows event signalled at completion (0 off Windows)."""
+        """The Windows event (a HANDLE, as an ``int``) signalled at completion; 0 off Windows.
+
+        Owned by the operation: wait on it, never close it. An operation that was already
+        done when it was returned may never signal it, so ask :meth:`wsapeer.Operation.done`
+        before waiting on the handle.
+        """
         return int(lib.wsapeer_op_event(self._op))
 
     def done(self) -> bool:
-        """Whether the operation has completed (successfully or not)."""
+        """Whether the operation has completed, successfully or not. Never blocks.
+
+        For a routine-mode operation on the thread that started it, the poll is an alertable
+        wait with a zero timeout, so polling alone lets the completion routine run.
+
+        Returns:
+            ``True`` once the operation is done, else ``False``.
+        """
         return bool(lib.wsapeer_op_done(self._op))
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Waits up to timeout seconds (None: until done); True when done."""
+        """Waits up to ``timeout`` seconds for the operation to complete.
+
+        Releases the GIL and waits alertably, so that completion routines queued to this
+        thread run (also with a zero timeout).
+
+        Args:
+            timeout: the longest wait in seconds, an ``int`` or ``float`` >= 0 (0 polls), or
+                ``None`` (or ``math.inf``) to wait until the operation is done. It is
+                counted in whole milliseconds, and at most ``2**32 - 2`` of them (about 49.7
+                days).
+
+        Returns:
+            ``True`` if the operation is done, ``False`` if the timeout passed first.
+
+        Raises:
+            TypeError: ``timeout`` is neither a number nor ``None`` (a ``bool`` is refused).
+            ValueError: ``timeout`` is negative or NaN.
+            RuntimeError: the operation completes through a completion routine
+                (``routine=True``) and this is not the thread that started it.
+            wsapeer.WsapeerError: the wait itself failed (Windows only).
+        """
         status = lib.wsapeer_op_wait(self._op, _milliseconds(timeout))
         if status < 0:
             if status == lib.WSAPEER_E_THREAD:
@@ -122,8 +170,22 @@ class Operation(Generic[T]):
         return bool(status)
 
     def result(self) -> T:
-        """What the call returned; raises WinsockError if it failed, and
-        RuntimeError if it is not done yet."""
+        """The call's outcome: what it returned, or its error raised.
+
+        The outcome stays: later calls return the same value, or raise the same error again.
+
+        Returns:
+            ``None`` for every call but the query; for
+            :func:`wsapeer.query_socket_security_async`, the :class:`wsapeer.SecurityInfo`
+            (the same object on every call), which owns the peer's token handles.
+
+        Raises:
+            RuntimeError: the operation has not completed yet: wait for it first.
+            wsapeer.WinsockError: the call failed: the error Windows (or the contract model)
+                reported, with the codes the synchronous call documents, or
+                WSA_OPERATION_ABORTED (995) when the operation was cancelled first.
+            wsapeer.WsapeerError: the call failed without reporting an error code.
+        """
         with self._lock:
             if self._taken:
                 return self._result  # type: ignore[return-value]
@@ -139,7 +201,16 @@ class Operation(Generic[T]):
             return self._result
 
     def cancel(self) -> bool:
-        """Asks Windows to cancel; True if the operation was still in flight."""
+        """Asks Windows to cancel the operation (CancelIoEx), and returns at once.
+
+        Cancellation is not immediate: wait for the operation, whose
+        :meth:`wsapeer.Operation.result` then raises WSA_OPERATION_ABORTED (995), unless
+        the call completed first. Off Windows operations are done when returned, so there
+        is nothing to cancel.
+
+        Returns:
+            ``True`` if the operation was still in flight and Windows took the request.
+        """
         return bool(lib.wsapeer_op_cancel(self._op))
 
     def __enter__(self) -> Operation[T]:

@@ -18,10 +18,23 @@ _INFO_TYPE = ffi.typeof("wsapeer_query_info *")
 
 
 class SecurityInfo:
-    """What WSAQuerySocketSecurity reported. Owns the peer token handles.
+    """What WSAQuerySocketSecurity reported for a connection or a peer, and the peer's tokens.
 
-    Each token handle is closed exactly once: by close(), at the end of a
-    ``with`` block, or when the object is collected, whichever comes first.
+    Returned by :func:`wsapeer.query_socket_security` and the other queries (the
+    ``result()`` of :func:`wsapeer.query_socket_security_async`, ``wsapeer.aio``'s), never
+    made by hand. When the query asked
+    for them (a nonzero ``access_mask``), it holds handles to the peer application's and
+    the peer machine's access tokens, and owns them: each is closed exactly once
+    (CloseHandle), by :meth:`wsapeer.SecurityInfo.close`, at the end of a ``with`` block,
+    or when the object is garbage-collected, whichever comes first. Use a handle (for access
+    checks, say) only while the object is open, and never close it yourself; duplicate it
+    (DuplicateHandle) to keep it longer. The object cannot be copied or pickled: a copy
+    would close the same handles twice. Its other fields are plain values, still readable
+    after close. ``close()`` and the token properties are safe to use from several threads.
+
+    Raises:
+        TypeError: when constructed directly rather than returned by a query, and when
+            copied or pickled.
     """
 
     __slots__ = (
@@ -64,17 +77,29 @@ class SecurityInfo:
 
     @property
     def protocol(self) -> Union[SecurityProtocol, int]:
-        """The protocol securing the traffic (an int if this wsapeer predates it)."""
+        """SecurityProtocol, the protocol securing the traffic, as Windows reported it.
+
+        A :class:`wsapeer.SecurityProtocol`, or a plain ``int`` for a protocol newer than
+        this version of wsapeer.
+        """
         return self._protocol
 
     @property
     def flags(self) -> SecurityInfoFlags:
-        """SECURED, ENCRYPTED, IMPERSONATED; bits Windows adds later are kept."""
+        """Flags, as :class:`wsapeer.SecurityInfoFlags` (SECURED, ENCRYPTED, IMPERSONATED).
+
+        Bits that later Windows versions may add, which the enumeration does not name, are
+        kept in the value.
+        """
         return self._flags
 
     @property
     def secured(self) -> bool:
-        """Whether a security protocol protects the traffic (SECURED is set)."""
+        """Whether a security protocol protects the traffic (``flags`` has SECURED).
+
+        When ``False`` the traffic flows in clear text, and the peer is whoever connected:
+        do not trust it, nor impersonate it.
+        """
         return bool(self._flags & SecurityInfoFlags.SECURED)
 
     def _token(self, index: int) -> Optional[int]:
@@ -86,26 +111,54 @@ class SecurityInfo:
 
     @property
     def peer_application_token(self) -> Optional[int]:
-        """HANDLE of the peer application's access token, or None; owned by this object."""
+        """PeerApplicationAccessTokenHandle, the peer application's access token, or ``None``.
+
+        The HANDLE as an ``int``: the token of the account the peer application runs under.
+        ``None`` when the query asked for no tokens or Windows returned none. Owned by this
+        object, and closed with it: reading it after :meth:`wsapeer.SecurityInfo.close`
+        raises ``ValueError``.
+        """
         return self._token(0)
 
     @property
     def peer_machine_token(self) -> Optional[int]:
-        """HANDLE of the peer machine's access token, or None; owned by this object."""
+        """PeerMachineAccessTokenHandle, the peer computer's access token, or ``None``.
+
+        The HANDLE as an ``int``: the token of the peer computer's account. ``None`` when
+        the query asked for no tokens or Windows returned none. Owned by this object, and
+        closed with it: reading it after :meth:`wsapeer.SecurityInfo.close` raises
+        ``ValueError``.
+        """
         return self._token(1)
 
-    mm_sa_id = property(lambda self: self._mm, doc="IPSEC2 queries only, else None")
-    qm_sa_id = property(lambda self: self._qm, doc="IPSEC2 queries only, else None")
-    negotiation_winerror = property(lambda self: self._negotiation, doc="IPSEC2 only")
-    sa_lookup_context = property(lambda self: self._sa_context, doc="IPSEC2 only")
+    mm_sa_id = property(
+        lambda self: self._mm,
+        doc="MmSaId, the main-mode SA id (an ``int``) of an IPSEC2 query, else ``None``.",
+    )
+    qm_sa_id = property(
+        lambda self: self._qm,
+        doc="QmSaId, the quick-mode SA id (an ``int``) of an IPSEC2 query, else ``None``.",
+    )
+    negotiation_winerror = property(
+        lambda self: self._negotiation,
+        doc="NegotiationWinerr, the Windows error code of the IPsec negotiation (an ``int``) "
+        "of an IPSEC2 query, else ``None``.",
+    )
+    sa_lookup_context = property(
+        lambda self: self._sa_context,
+        doc="SaLookupContext, a :class:`uuid.UUID`, from an IPSEC2 query, else ``None``.",
+    )
 
     @property
     def closed(self) -> bool:
-        """Whether close() ran: the token handles are gone."""
+        """Whether :meth:`wsapeer.SecurityInfo.close` has run, closing the token handles."""
         return self._tokens is None
 
     def close(self) -> None:
-        """Closes the token handles now (CloseHandle); later calls do nothing."""
+        """Closes the token handles now (CloseHandle); later calls do nothing.
+
+        What a ``with`` block does on the way out. The other fields stay readable.
+        """
         with self._lock:
             tokens, self._tokens = self._tokens, None
         for token in tokens or ():
@@ -167,11 +220,53 @@ def query_socket_security(
     access_mask: int = 0,
     ipsec2: bool = False,
 ) -> SecurityInfo:
-    """WSAQuerySocketSecurity: whether the connection is secured, and the peer's tokens.
+    """Asks Windows whether ``sock``'s traffic is secured, and for the peer's access tokens.
 
-    TCP: call after connect/accept; peer is ignored. UDP: pass the peer.
-    access_mask (e.g. TOKEN_QUERY) asks for the peer's token handles, which
-    the returned SecurityInfo owns. ipsec2=True asks for the IPSEC2 fields.
+    Calls WSAQuerySocketSecurity. TCP: after connect or accept. UDP: for one peer. A server
+    queries before it trusts or impersonates a peer (:func:`wsapeer.impersonate_peer`), as
+    Windows' own sample server does.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        peer: ``None`` for a connected TCP socket (the connected peer), or the UDP peer
+            whose security to report: ``(host, port)`` for IPv4,
+            ``(host, port[, flowinfo[, scope_id]])`` for IPv6, of the socket's family, with
+            a numeric ``host`` (a ``str``, an :class:`ipaddress.IPv4Address` or an
+            :class:`ipaddress.IPv6Address`). A TCP query needs none; one given is sent in
+            the query template all the same.
+        access_mask: PeerTokenAccessMask, an ``int`` in 0..0xFFFFFFFF: nonzero (e.g.
+            TOKEN_QUERY, 0x8) asks for handles to the peer's application and machine access
+            tokens, opened with that access; 0 asks for none.
+        ipsec2: ``True`` to ask, with an IPSEC2 query template, for the IPSEC2 fields too:
+            the main- and quick-mode SA ids, the negotiation's error code and the SA lookup
+            context (Windows 7 or later).
+
+    Returns:
+        A :class:`wsapeer.SecurityInfo`, which owns the token handles it holds; close it, or
+        use it in a ``with`` block, once done with them.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``access_mask`` is not an ``int``;
+            ``ipsec2`` is not a ``bool``; ``peer`` is neither ``None`` nor a tuple, its host
+            is neither a ``str`` nor an ipaddress address, or its port, flowinfo or
+            scope_id is not an ``int``. A ``bool`` is refused wherever an ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``access_mask`` is outside
+            0..0xFFFFFFFF; ``peer`` does not have 2 to 4 items (2 for IPv4), or holds a
+            host, port, flowinfo, scope_id or zone that :class:`wsapeer.PeerTargetName`
+            refuses; ``peer`` is of the other address family than ``sock`` (checked when
+            ``sock`` is a :class:`socket.socket`).
+        wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
+            WSAEMSGSIZE (10040): a socket that is not TCP was queried without a peer;
+            WSAEINVAL (10022): the socket is not AF_INET/AF_INET6 with
+            SOCK_STREAM/SOCK_DGRAM; WSAENOTSOCK (10038): the handle is not a socket.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: the call failed without reporting an error code.
+        MemoryError: the larger answer Windows asked room for could not be allocated.
     """
     handle, template, size = _query_args(sock, peer, access_mask, ipsec2)
     out = ffi.new("wsapeer_query_info *")
@@ -194,8 +289,55 @@ def query_socket_security_async(
     ipsec2: bool = False,
     routine: bool = False,
 ) -> Operation[SecurityInfo]:
-    """query_socket_security with an OVERLAPPED kept in C: the Operation's
-    result() is the SecurityInfo (whose tokens, if nobody asks for the
-    result, the operation closes when it is released)."""
+    """Starts :func:`wsapeer.query_socket_security` with an OVERLAPPED kept in C.
+
+    The operation holds its own copy of the query template and the answer, with its
+    OVERLAPPED and event, until Windows has finished with them. Windows' answer is not
+    raised here: the operation's :meth:`wsapeer.Operation.result` raises it, or returns the
+    :class:`wsapeer.SecurityInfo`. If nobody takes the result, the operation closes the
+    peer's token handles when it is released.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        peer: ``None`` for a connected TCP socket (the connected peer), or the UDP peer
+            whose security to report: ``(host, port)`` for IPv4,
+            ``(host, port[, flowinfo[, scope_id]])`` for IPv6, of the socket's family, with
+            a numeric ``host`` (a ``str``, an :class:`ipaddress.IPv4Address` or an
+            :class:`ipaddress.IPv6Address`). A TCP query needs none; one given is sent in
+            the query template all the same.
+        access_mask: PeerTokenAccessMask, an ``int`` in 0..0xFFFFFFFF: nonzero (e.g.
+            TOKEN_QUERY, 0x8) asks for handles to the peer's application and machine access
+            tokens, opened with that access; 0 asks for none.
+        ipsec2: ``True`` to ask, with an IPSEC2 query template, for the IPSEC2 fields too:
+            the main- and quick-mode SA ids, the negotiation's error code and the SA lookup
+            context (Windows 7 or later).
+        routine: ``False`` (the default) to complete by signalling the operation's event;
+            ``True`` to complete through a C completion routine, which runs only on the
+            starting thread, while it waits on the operation (:meth:`wsapeer.Operation.wait`,
+            also with a zero timeout). ``wsapeer.aio`` refuses such operations.
+
+    Returns:
+        The started :class:`wsapeer.Operation`, whose ``result()`` is the
+        :class:`wsapeer.SecurityInfo` (the same object each time it is asked).
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``access_mask`` is not an ``int``;
+            ``ipsec2`` or ``routine`` is not a ``bool``; ``peer`` is neither ``None`` nor a
+            tuple, its host is neither a ``str`` nor an ipaddress address, or its port,
+            flowinfo or scope_id is not an ``int``. A ``bool`` is refused wherever an
+            ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``access_mask`` is outside
+            0..0xFFFFFFFF; ``peer`` does not have 2 to 4 items (2 for IPv4), or holds a
+            host, port, flowinfo, scope_id or zone that :class:`wsapeer.PeerTargetName`
+            refuses; ``peer`` is of the other address family than ``sock`` (checked when
+            ``sock`` is a :class:`socket.socket`).
+        MemoryError: the operation could not be allocated.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+    """
     handle, template, size = _query_args(sock, peer, access_mask, ipsec2)
     return start(_calls.QUERY_SOCKET_SECURITY, handle, template, size, routine, _take_info)

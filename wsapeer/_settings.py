@@ -32,21 +32,93 @@ class _Settings(Marshalled):
     __slots__ = ()
 
     def apply(self, sock: SocketLike) -> None:
-        """WSASetSocketSecurity(sock, self): once per socket, before bind or connect."""
+        """Turns on secure sockets for ``sock`` with these settings (WSASetSocketSecurity).
+
+        Once per socket: a client before connect (then it names the server with
+        :func:`wsapeer.set_peer_target_name`), a server before bind (connections it
+        accepts carry its security), a UDP socket right after it is created. The prepared
+        structure is passed as it is, with no marshalling: build the settings once and
+        apply them to every socket.
+
+        Args:
+            sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+                ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+
+        Raises:
+            TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``
+                (a ``bool`` is refused), or its ``fileno()`` returned no ``int``.
+            ValueError: the socket is closed (``fileno()`` is -1), or its handle is
+                negative or too large for this platform's sockets.
+            wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
+                WSAEINVAL (10022): the socket's security is already set, the socket is
+                already bound, it is not AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM, or a
+                setting is not valid; WSAEISCONN (10056): the socket is connected;
+                WSAENOTSOCK (10038): the handle is not a socket.
+            wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+                outside ``wsapeer.testing.contract_model()``, or in a build without
+                Fwpuclnt. Nothing was done.
+            wsapeer.WsapeerError: the call failed without reporting an error code.
+        """
         handle = handle_of(sock)
         _errors.check(lib.wsapeer_set_socket_security(handle, self._buffer, self._size),
                       _SET_SECURITY)  # fmt: skip
 
     def apply_async(self, sock: SocketLike, routine: bool = False) -> Operation[None]:
-        """Starts WSASetSocketSecurity(sock, self) with an OVERLAPPED kept in C, which
-        copies the settings (a password included) and wipes the copy when done."""
+        """Starts WSASetSocketSecurity on ``sock`` with an OVERLAPPED kept in C.
+
+        The operation holds its own copy of the settings (a password included, wiped when
+        the operation is freed), with its OVERLAPPED and event, until Windows has finished
+        with them. Windows' answer is not raised here: the operation's
+        :meth:`wsapeer.Operation.result` raises it. Off Windows the contract model answers
+        at once, so the operation comes back done.
+
+        Args:
+            sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+                ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+            routine: ``False`` (the default) to complete by signalling the operation's
+                event; ``True`` to complete through a C completion routine, which runs only
+                on the starting thread, while it waits on the operation
+                (:meth:`wsapeer.Operation.wait`, also with a zero timeout). ``wsapeer.aio``
+                refuses such operations.
+
+        Returns:
+            The started :class:`wsapeer.Operation`, whose ``result()`` is ``None``.
+
+        Raises:
+            TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``
+                (a ``bool`` is refused), or its ``fileno()`` returned no ``int``;
+                ``routine`` is not a ``bool``.
+            ValueError: the socket is closed (``fileno()`` is -1), or its handle is
+                negative or too large for this platform's sockets.
+            MemoryError: the operation could not be allocated.
+            wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+                outside ``wsapeer.testing.contract_model()``, or in a build without
+                Fwpuclnt. Nothing was done.
+        """
         handle = handle_of(sock)
         return start(_calls.SET_SOCKET_SECURITY, handle, self._buffer, self._size, routine)
 
 
 class SecuritySettings(_Settings):
-    """SOCKET_SECURITY_SETTINGS with protocol DEFAULT: the settings most
-    applications should use (Windows picks IPsec and the policy)."""
+    """SOCKET_SECURITY_SETTINGS with protocol DEFAULT: the settings most applications should use.
+
+    Windows picks the protocol (IPsec) and the policy; settings it leaves open come from the
+    system's or the administrator's policy. The 8-byte structure is marshalled once in C;
+    the object is immutable, equal to another when their structures are, hashable and
+    picklable. ``apply()`` (or :func:`wsapeer.set_socket_security`) hands it to
+    WSASetSocketSecurity. Building one makes no call, so it works on every platform.
+
+    Args:
+        flags: the SecurityFlags: :class:`wsapeer.SecuritySettingsFlags` members combined
+            with ``|``, or their plain ``int`` value (0 to 3). GUARANTEE_ENCRYPTION
+            requires encryption; ALLOW_INSECURE allows clear text when security cannot be
+            negotiated.
+
+    Raises:
+        TypeError: ``flags`` is not an ``int`` (a ``bool`` is refused) or is a member of
+            another enumeration.
+        ValueError: ``flags`` is negative or has bits SecuritySettingsFlags does not define.
+    """
 
     __slots__ = ("_flags",)
 
@@ -68,17 +140,17 @@ class SecuritySettings(_Settings):
 
     @property
     def protocol(self) -> SecurityProtocol:
-        """Always DEFAULT: Windows chooses (IPsec)."""
+        """Always ``SecurityProtocol.DEFAULT``, with which Windows chooses (IPsec)."""
         return SecurityProtocol.DEFAULT
 
     @property
     def flags(self) -> SecuritySettingsFlags:
-        """SecurityFlags: GUARANTEE_ENCRYPTION, ALLOW_INSECURE."""
+        """SecurityFlags, as :class:`wsapeer.SecuritySettingsFlags`."""
         return self._flags
 
     @property
     def size(self) -> int:
-        """SecuritySettingsLen: sizeof(SOCKET_SECURITY_SETTINGS)."""
+        """SecuritySettingsLen, 8 (the size of SOCKET_SECURITY_SETTINGS in bytes)."""
         return self._size
 
     def __repr__(self) -> str:
@@ -131,12 +203,54 @@ def _password_buffer(value: Optional[str], units: int) -> Any:
 
 
 class IPsecSettings(_Settings):
-    """SOCKET_SECURITY_SETTINGS_IPSEC: IPsec policy keys and credentials.
+    """SOCKET_SECURITY_SETTINGS_IPSEC: settings for IPsec itself, with policy keys and credentials.
 
-    The password is kept only in a C buffer, which is zeroed when the object
-    is released; it never appears in repr, str, exceptions or pickles (objects
-    holding one refuse to be pickled). Python's own str passed in cannot be
-    wiped: drop your references to it as soon as you can.
+    For advanced applications that customize the IPsec policy of their traffic (a
+    higher-priority policy, a domain's say, may still override these settings); most should
+    use :class:`wsapeer.SecuritySettings`. The structure is marshalled once in C; the object
+    is immutable, equal to another when their structures are, and hashable. ``apply()`` (or
+    :func:`wsapeer.set_socket_security`) hands it to WSASetSocketSecurity. Building one makes
+    no call, so it works on every platform.
+
+    The password is kept only in a C buffer, which is zeroed when the object is released; it
+    never appears in ``repr``, ``str``, exceptions or pickles (an object holding one refuses
+    to be pickled), but ``bytes(settings)`` is the whole structure, password included: handle
+    it with care. The ``str`` passed in is Python's and cannot be wiped: drop your references
+    to it as soon as you can.
+
+    Args:
+        protocol: ``SecurityProtocol.IPSEC`` (the default) or ``SecurityProtocol.IPSEC2``
+            (Windows 7 or later), or its plain ``int`` value (1 or 2).
+        flags: the SecurityFlags, as for :class:`wsapeer.SecuritySettings`:
+            :class:`wsapeer.SecuritySettingsFlags` members combined with ``|``, or their
+            plain ``int`` value (0 to 3).
+        ipsec_flags: the IpsecFlags: :class:`wsapeer.IPsecFlags` members combined with
+            ``|``, or their plain ``int`` value (0 to 15). All but SKIP_FILTER_INSTANTIATION
+            need Windows 7 or later.
+        mm_policy_key: AuthipMMPolicyKey, the :class:`uuid.UUID` of the Windows Filtering
+            Platform provider context of a custom AuthIP main-mode policy (added with
+            FwpmProviderContextAdd0), or ``None`` for the zero GUID, which Windows ignores.
+        qm_policy_key: AuthipQMPolicyKey, the same for a custom quick-mode policy, or
+            ``None``.
+        user_name: the user name of the credentials, a ``str`` of at most 32,767 UTF-16 code
+            units without NUL characters or lone surrogates, or ``None`` (as is ``""``).
+        domain_name: the domain name of the credentials, with the same limits, or ``None``.
+        password: the password of the credentials, with the same limits, or ``None``. It is
+            copied straight into a C buffer that is wiped when freed, and error messages
+            never quote it.
+
+    Raises:
+        TypeError: ``protocol``, ``flags`` or ``ipsec_flags`` is not an ``int`` (a ``bool``
+            is refused) or is a member of another enumeration; a policy key is neither a
+            :class:`uuid.UUID` nor ``None``; ``user_name``, ``domain_name`` or ``password``
+            is neither a ``str`` nor ``None``.
+        ValueError: ``protocol`` is not 1 or 2 (DEFAULT belongs to
+            :class:`wsapeer.SecuritySettings`); ``flags`` or ``ipsec_flags`` is negative or
+            has bits its enumeration does not define; ``user_name``, ``domain_name`` or
+            ``password`` contains a NUL or a lone surrogate, or is longer than 32,767 UTF-16
+            code units.
+        MemoryError: the C buffer for the structure or for the password could not be
+            allocated.
     """
 
     __slots__ = (
@@ -204,22 +318,40 @@ class IPsecSettings(_Settings):
         # Hashed on what is public: the password stays in C.
         self._set_buffer(buffer, size, (proto, checked_flags, checked_ipsec, mm, qm, user, domain))
 
-    protocol = property(lambda self: self._protocol, doc="IPSEC or IPSEC2.")
-    flags = property(lambda self: self._flags, doc="SecurityFlags: SecuritySettingsFlags.")
-    ipsec_flags = property(lambda self: self._ipsec_flags, doc="IpsecFlags: IPsecFlags.")
-    mm_policy_key = property(lambda self: self._mm, doc="AuthipMMPolicyKey, or None.")
-    qm_policy_key = property(lambda self: self._qm, doc="AuthipQMPolicyKey, or None.")
-    user_name = property(lambda self: self._user, doc="The user name, or None.")
-    domain_name = property(lambda self: self._domain, doc="The domain name, or None.")
+    protocol = property(
+        lambda self: self._protocol,
+        doc="SecurityProtocol, ``SecurityProtocol.IPSEC`` or ``SecurityProtocol.IPSEC2``.",
+    )
+    flags = property(
+        lambda self: self._flags, doc="SecurityFlags, as :class:`wsapeer.SecuritySettingsFlags`."
+    )
+    ipsec_flags = property(
+        lambda self: self._ipsec_flags, doc="IpsecFlags, as :class:`wsapeer.IPsecFlags`."
+    )
+    mm_policy_key = property(
+        lambda self: self._mm,
+        doc="AuthipMMPolicyKey, the :class:`uuid.UUID` given or ``None`` (the zero GUID).",
+    )
+    qm_policy_key = property(
+        lambda self: self._qm,
+        doc="AuthipQMPolicyKey, the :class:`uuid.UUID` given or ``None`` (the zero GUID).",
+    )
+    user_name = property(
+        lambda self: self._user, doc='The user name, or ``None`` (also when given as ``""``).'
+    )
+    domain_name = property(
+        lambda self: self._domain,
+        doc='The domain name, or ``None`` (also when given as ``""``).',
+    )
 
     @property
     def has_password(self) -> bool:
-        """Whether a password was given (the password itself is not readable)."""
+        """Whether a non-empty password was given; the password itself cannot be read back."""
         return self._has_password
 
     @property
     def size(self) -> int:
-        """SecuritySettingsLen: 88 bytes and the strings."""
+        """SecuritySettingsLen, 88 bytes plus 2 per UTF-16 code unit of the three strings."""
         return self._size
 
     def __bytes__(self) -> bytes:
@@ -272,11 +404,35 @@ def _settings(
 def set_socket_security(
     sock: SocketLike, settings: Union[SecuritySettings, IPsecSettings, None] = None
 ) -> None:
-    """Turns on secure sockets for sock (WSASetSocketSecurity).
+    """Turns on secure sockets for ``sock`` (WSASetSocketSecurity).
 
-    Once per socket: a client before connect, a server before bind, UDP right
-    after the socket is created. settings=None sends SecuritySettings()
-    (protocol DEFAULT, no flags), which Windows treats as its defaults.
+    Once per socket: a client before connect (then it names the server with
+    :func:`wsapeer.set_peer_target_name`; :func:`wsapeer.secure_client` makes both calls),
+    a server before bind (connections it accepts carry its security), a UDP socket right
+    after it is created.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        settings: a :class:`wsapeer.SecuritySettings` or :class:`wsapeer.IPsecSettings`,
+            or ``None`` for ``SecuritySettings()`` (protocol DEFAULT, no flags), which
+            Windows treats as its defaults.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int`` (a
+            ``bool`` is refused), or its ``fileno()`` returned no ``int``; ``settings`` is
+            not a SecuritySettings, an IPsecSettings or ``None``.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets.
+        wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
+            WSAEINVAL (10022): the socket's security is already set, the socket is already
+            bound, it is not AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM, or a setting is
+            not valid; WSAEISCONN (10056): the socket is connected; WSAENOTSOCK (10038): the
+            handle is not a socket.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: the call failed without reporting an error code.
     """
     _settings(settings).apply(sock)
 
@@ -286,7 +442,39 @@ def set_socket_security_async(
     settings: Union[SecuritySettings, IPsecSettings, None] = None,
     routine: bool = False,
 ) -> Operation[None]:
-    """set_socket_security with an OVERLAPPED kept in C: returns the Operation."""
+    """Starts :func:`wsapeer.set_socket_security` with an OVERLAPPED kept in C.
+
+    The operation holds its own copy of the settings (a password included, wiped when the
+    operation is freed), with its OVERLAPPED and event, until Windows has finished with
+    them. Windows' answer is not raised here: the operation's
+    :meth:`wsapeer.Operation.result` raises it.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        settings: a :class:`wsapeer.SecuritySettings` or :class:`wsapeer.IPsecSettings`,
+            or ``None`` for ``SecuritySettings()`` (protocol DEFAULT, no flags), which
+            Windows treats as its defaults.
+        routine: ``False`` (the default) to complete by signalling the operation's event;
+            ``True`` to complete through a C completion routine, which runs only on the
+            starting thread, while it waits on the operation (:meth:`wsapeer.Operation.wait`,
+            also with a zero timeout). ``wsapeer.aio`` refuses such operations.
+
+    Returns:
+        The started :class:`wsapeer.Operation`, whose ``result()`` is ``None``.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int`` (a
+            ``bool`` is refused), or its ``fileno()`` returned no ``int``; ``settings`` is
+            not a SecuritySettings, an IPsecSettings or ``None``; ``routine`` is not a
+            ``bool``.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets.
+        MemoryError: the operation could not be allocated.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+    """
     return _settings(settings).apply_async(sock, routine)
 
 
@@ -310,13 +498,48 @@ def secure_client(
     settings: Union[SecuritySettings, IPsecSettings, None] = None,
     protocol: Optional[ProtocolArg] = None,
 ) -> None:
-    """A TCP client's calls before connect, in the order Windows' sample makes
-    them: WSASetSocketSecurity, then WSASetSocketPeerTargetName.
+    """Secures a TCP client socket and names its server, before connect.
 
-    The name is set for the settings' protocol (IPSEC or IPSEC2 for
-    IPsecSettings, DEFAULT otherwise) unless protocol says otherwise. It is
-    validated before either call, so a bad name never leaves a socket secured
-    but unnamed.
+    Makes the two calls in the order of Windows' own sample client: WSASetSocketSecurity,
+    then WSASetSocketPeerTargetName (with no peer address: the connected peer). The name
+    is set for the settings' protocol (IPSEC or IPSEC2 for an IPsecSettings, DEFAULT
+    otherwise) unless ``protocol`` says otherwise. Every argument is validated before
+    either call, so a bad name never leaves a socket secured but unnamed; if Windows
+    refuses the second call, though, the socket is left secured and unnamed: close it.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        target_name: the principal name IPsec must authenticate the server as, an SPN such
+            as ``host/server.example.com``: a non-empty ``str`` of at most 32,767 UTF-16
+            code units, without NUL characters or lone surrogates.
+        settings: a :class:`wsapeer.SecuritySettings` or :class:`wsapeer.IPsecSettings`,
+            or ``None`` for ``SecuritySettings()`` (protocol DEFAULT, no flags), which
+            Windows treats as its defaults.
+        protocol: ``None`` to name the target for the settings' protocol, or the
+            :class:`wsapeer.SecurityProtocol` (or its plain ``int`` value, 0, 1 or 2) to
+            name it for instead.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``target_name`` is not a ``str``;
+            ``settings`` is not a SecuritySettings, an IPsecSettings or ``None``;
+            ``protocol`` is not ``None`` or an ``int``, or is a member of another
+            enumeration. A ``bool`` is refused wherever an ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``target_name`` is empty, contains a NUL
+            or a lone surrogate, or is longer than 32,767 UTF-16 code units; ``protocol`` is
+            not 0, 1 or 2.
+        wsapeer.WinsockError: Windows (or the contract model) refused either call, e.g.
+            WSAEISCONN (10056): the socket is connected; WSAEINVAL (10022): the socket's
+            security is already set, the socket is already bound, it is not
+            AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM, a setting is not valid, or the
+            socket is a datagram socket (whose names need a peer address);
+            WSAENOTSOCK (10038): the handle is not a socket.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: a call failed without reporting an error code.
     """
     chosen, target = _client_calls(target_name, settings, protocol)
     chosen.apply(sock)

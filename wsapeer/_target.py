@@ -47,11 +47,39 @@ def _encode_name(name: object) -> bytes:
 
 
 class PeerTargetName(Marshalled):
-    """An immutable SOCKET_PEER_TARGET_NAME, marshalled once in C.
+    """A peer target name, validated and marshalled once in C into a SOCKET_PEER_TARGET_NAME.
 
-    ``bytes(t)`` is exactly what Windows receives; ``t.apply(sock)`` hands that
-    buffer to WSASetSocketPeerTargetName without marshalling again, so a server
-    can build one per peer and apply it to every connection.
+    ``bytes(t)`` is exactly the buffer Windows receives (144 bytes and the name in UTF-16,
+    no terminator, every padding byte zero); :meth:`wsapeer.PeerTargetName.apply` hands
+    that buffer to WSASetSocketPeerTargetName without marshalling again, so a server can
+    build one per peer and apply it to every connection. The object is immutable: equal
+    when the buffers are, hashed on them, copied by sharing, and pickled by its arguments.
+    Building one makes no call, so it works on every platform.
+
+    Args:
+        target_name: the principal name IPsec must authenticate the peer as, an SPN such
+            as ``host/server.example.com``: a non-empty ``str`` of at most 32,767 UTF-16
+            code units, without NUL characters or lone surrogates.
+        peer: ``None`` (TCP: the all-zero address; the connected peer is implied) or the UDP
+            peer the name is for, as the socket module writes addresses: ``(host, port)``
+            for IPv4, ``(host, port[, flowinfo[, scope_id]])`` for IPv6. ``host`` is
+            numeric (wsapeer does no DNS lookups): a ``str``, an
+            :class:`ipaddress.IPv4Address` or an :class:`ipaddress.IPv6Address`; an IPv6
+            zone written ``%N`` is taken as the scope id.
+        protocol: the :class:`wsapeer.SecurityProtocol` the name is for, or its plain
+            ``int`` value (0, 1 or 2). Use the protocol of the socket's settings.
+
+    Raises:
+        TypeError: ``target_name`` is not a ``str``; ``peer`` is neither ``None`` nor a
+            tuple, its host is neither a ``str`` nor an ipaddress address, or its port,
+            flowinfo or scope_id is not an ``int``; ``protocol`` is not an ``int`` or is a
+            member of another enumeration. A ``bool`` is refused where an ``int`` is wanted.
+        ValueError: ``target_name`` is empty, contains a NUL or a lone surrogate, or is
+            longer than 32,767 UTF-16 code units; ``peer`` does not have 2 to 4 items (2
+            for IPv4), its host is not a numeric IPv4 or IPv6 address, its port is outside
+            0..65535, its flowinfo outside 0..0xFFFFF or its scope_id outside
+            0..0xFFFFFFFF, or its IPv6 zone is not numeric or contradicts its scope_id;
+            ``protocol`` is not 0, 1 or 2.
     """
 
     __slots__ = ("__weakref__", "_family", "_name", "_peer", "_protocol")
@@ -99,7 +127,24 @@ class PeerTargetName(Marshalled):
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> PeerTargetName:
-        """Rebuilds the object whose bytes(...) is data; ValueError if data is not one."""
+        """Rebuilds the PeerTargetName whose ``bytes()`` is ``data``: the inverse of ``bytes(t)``.
+
+        Every field is checked: a buffer wsapeer would not have written is refused, with the
+        field and offset that are wrong. Makes no call.
+
+        Args:
+            data: a SOCKET_PEER_TARGET_NAME as ``bytes``, ``bytearray`` or ``memoryview``.
+
+        Returns:
+            A new object of this class, equal to the one that wrote ``data``.
+
+        Raises:
+            TypeError: ``data`` is not ``bytes``, ``bytearray`` or ``memoryview``.
+            ValueError: ``data`` is not a SOCKET_PEER_TARGET_NAME as wsapeer writes it: its
+                size is not what its length field says, its protocol or address family is
+                unknown, its name is not valid UTF-16, it holds a value the constructor
+                refuses (an empty name, say), or a padding or unused byte is nonzero.
+        """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
         raw = bytes(data)
@@ -145,29 +190,57 @@ class PeerTargetName(Marshalled):
 
     @property
     def target_name(self) -> str:
-        """The peer's principal name (an SPN such as host/server.example.com)."""
+        """The principal name the peer must authenticate as, e.g. ``host/server.example.com``."""
         return self._name
 
     @property
     def peer(self) -> Optional[PeerTuple]:
-        """None, (host, port) or (host, port, flowinfo, scope_id), host normalized."""
+        """The peer the name is for, normalized, or ``None`` (TCP).
+
+        ``(host, port)`` for IPv4, ``(host, port, flowinfo, scope_id)`` for IPv6, ``host``
+        a ``str`` written as ``recvfrom()`` writes it (an IPv6 zone moved into
+        ``scope_id``).
+        """
         return self._peer.public
 
     @property
     def protocol(self) -> SecurityProtocol:
-        """The SecurityProtocol the name is set for."""
+        """The :class:`wsapeer.SecurityProtocol` the name is set for."""
         return self._protocol
 
     @property
     def size(self) -> int:
-        """The PeerTargetNameLen passed to Windows: 144 + 2 bytes per code unit."""
+        """PeerTargetNameLen, the buffer's size in bytes (144, plus 2 per UTF-16 code unit)."""
         return self._size
 
     def apply(self, sock: SocketLike) -> None:
-        """Calls WSASetSocketPeerTargetName(sock, self) with the prepared buffer.
+        """Names this target's peer principal on ``sock``: WSASetSocketPeerTargetName.
 
-        The hot path of a server: beyond the call itself it costs a fileno()
-        and, for a target with a peer, one read of the socket's family."""
+        Passes the prepared buffer as it is. The hot path of a server: beyond the call
+        itself it costs a ``fileno()`` and, for a target with a peer, one read of the
+        socket's family. TCP: after :func:`wsapeer.set_socket_security` and before
+        connect. UDP: before connect or the first ``sendto`` to the peer.
+
+        Args:
+            sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+                ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+
+        Raises:
+            TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``
+                (a ``bool`` is refused), or its ``fileno()`` returned no ``int``.
+            ValueError: the socket is closed (``fileno()`` is -1), or its handle is
+                negative or too large for this platform's sockets; or this target's peer is
+                of the other address family than ``sock`` (checked when ``sock`` is a
+                :class:`socket.socket`).
+            wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
+                WSAEISCONN (10056): the socket is connected; WSAEINVAL (10022): the socket
+                is not AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM, or a datagram socket
+                was given no peer; WSAENOTSOCK (10038): the handle is not a socket.
+            wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+                outside ``wsapeer.testing.contract_model()``, or in a build without
+                Fwpuclnt. Nothing was done.
+            wsapeer.WsapeerError: the call failed without reporting an error code.
+        """
         if type(sock) is SOCKET:
             handle = sock.fileno()
             if handle < 0 or (self._family and family_of(sock) != self._family):
@@ -189,10 +262,38 @@ class PeerTargetName(Marshalled):
             _errors.raise_status(status, _FUNCTION)
 
     def apply_async(self, sock: SocketLike, routine: bool = False) -> Operation[None]:
-        """Starts WSASetSocketPeerTargetName with an OVERLAPPED kept in C.
+        """Starts WSASetSocketPeerTargetName on ``sock`` with an OVERLAPPED kept in C.
 
-        routine=True completes through a C completion routine, which runs only
-        while the starting thread waits (Operation.wait) on it."""
+        The operation holds its own copy of the buffer, with its OVERLAPPED and event, until
+        Windows has finished with them. Windows' answer is not raised here: the operation's
+        :meth:`wsapeer.Operation.result` raises it. Off Windows the contract model answers
+        at once, so the operation comes back done.
+
+        Args:
+            sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+                ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+            routine: ``False`` (the default) to complete by signalling the operation's
+                event; ``True`` to complete through a C completion routine, which runs only
+                on the starting thread, while it waits on the operation
+                (:meth:`wsapeer.Operation.wait`, also with a zero timeout). ``wsapeer.aio``
+                refuses such operations.
+
+        Returns:
+            The started :class:`wsapeer.Operation`, whose ``result()`` is ``None``.
+
+        Raises:
+            TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``
+                (a ``bool`` is refused), or its ``fileno()`` returned no ``int``;
+                ``routine`` is not a ``bool``.
+            ValueError: the socket is closed (``fileno()`` is -1), or its handle is
+                negative or too large for this platform's sockets; or this target's peer is
+                of the other address family than ``sock`` (checked when ``sock`` is a
+                :class:`socket.socket`).
+            MemoryError: the operation could not be allocated.
+            wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+                outside ``wsapeer.testing.contract_model()``, or in a build without
+                Fwpuclnt. Nothing was done.
+        """
         handle = handle_of(sock)
         check_peer_family(sock, self._peer)
         return start(_calls.SET_PEER_TARGET_NAME, handle, self._buffer, self._size, routine)
@@ -264,11 +365,57 @@ def set_peer_target_name(
     peer: PeerArg = None,
     protocol: ProtocolArg = SecurityProtocol.DEFAULT,
 ) -> None:
-    """Names the peer principal (an SPN) that IPsec must authenticate on sock.
+    """Names the peer principal (an SPN) that IPsec must authenticate on ``sock``.
 
-    TCP: call before connect, with peer=None. UDP: once per peer address,
-    before connect or the first sendto to it. Raises WinsockError with the
-    code Windows returns, and UnsupportedPlatformError off Windows.
+    Calls WSASetSocketPeerTargetName, so that a client cannot be fooled by a trusted man in
+    the middle. TCP: after :func:`wsapeer.set_socket_security` and before connect, with
+    ``peer=None`` (:func:`wsapeer.secure_client` makes both calls). UDP: once per peer
+    address, before connect or the first ``sendto`` to that peer;
+    :func:`wsapeer.delete_peer_target_name` removes one.
+
+    The arguments are checked as :class:`wsapeer.PeerTargetName` checks them. A target
+    named again is kept prepared (in a bounded cache), so a server that names the same peers
+    over and over pays for no marshalling; a :class:`wsapeer.PeerTargetName` built once and
+    applied does the same explicitly.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        target_name: the principal name IPsec must authenticate the peer as, an SPN such as
+            ``host/server.example.com``: a non-empty ``str`` of at most 32,767 UTF-16 code
+            units, without NUL characters or lone surrogates.
+        peer: ``None`` (TCP: the all-zero address; the connected peer is implied) or the UDP
+            peer the name is for, as the socket module writes addresses: ``(host, port)``
+            for IPv4, ``(host, port[, flowinfo[, scope_id]])`` for IPv6, of the socket's
+            family. ``host`` is numeric (wsapeer does no DNS lookups): a ``str``, an
+            :class:`ipaddress.IPv4Address` or an :class:`ipaddress.IPv6Address`; an IPv6
+            zone written ``%N`` is taken as the scope id.
+        protocol: the :class:`wsapeer.SecurityProtocol` the name is for, or its plain
+            ``int`` value (0, 1 or 2): the protocol of the socket's settings.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``target_name`` is not a ``str``; ``peer``
+            is neither ``None`` nor a tuple, its host is neither a ``str`` nor an ipaddress
+            address, or its port, flowinfo or scope_id is not an ``int``; ``protocol`` is
+            not an ``int`` or is a member of another enumeration. A ``bool`` is refused
+            wherever an ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``target_name`` is empty, contains a NUL
+            or a lone surrogate, or is longer than 32,767 UTF-16 code units; ``peer`` does
+            not have 2 to 4 items (2 for IPv4), its host is not a numeric IPv4 or IPv6
+            address, its port is outside 0..65535, its flowinfo outside 0..0xFFFFF or its
+            scope_id outside 0..0xFFFFFFFF, or its IPv6 zone is not numeric or contradicts
+            its scope_id; ``peer`` is of the other address family than ``sock`` (checked when
+            ``sock`` is a :class:`socket.socket`); ``protocol`` is not 0, 1 or 2.
+        wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
+            WSAEISCONN (10056): the socket is connected; WSAEINVAL (10022): the socket is not
+            AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM, or a datagram socket was given no
+            peer; WSAENOTSOCK (10038): the handle is not a socket.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: the call failed without reporting an error code.
     """
     # Straight-line on purpose: this runs per connection. A target seen twice
     # is kept (immutable, so sharing is safe) and applied like a prepared one;
@@ -336,7 +483,54 @@ def set_peer_target_name_async(
     protocol: ProtocolArg = SecurityProtocol.DEFAULT,
     routine: bool = False,
 ) -> Operation[None]:
-    """set_peer_target_name with an OVERLAPPED kept in C: returns the Operation."""
+    """Starts :func:`wsapeer.set_peer_target_name` with an OVERLAPPED kept in C.
+
+    The same call and arguments, issued as an overlapped operation: see
+    :meth:`wsapeer.PeerTargetName.apply_async`. Windows' answer is not raised here: the
+    operation's :meth:`wsapeer.Operation.result` raises it.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        target_name: the principal name IPsec must authenticate the peer as, an SPN such as
+            ``host/server.example.com``: a non-empty ``str`` of at most 32,767 UTF-16 code
+            units, without NUL characters or lone surrogates.
+        peer: ``None`` (TCP: the all-zero address; the connected peer is implied) or the UDP
+            peer the name is for, as the socket module writes addresses: ``(host, port)``
+            for IPv4, ``(host, port[, flowinfo[, scope_id]])`` for IPv6, of the socket's
+            family. ``host`` is numeric (wsapeer does no DNS lookups): a ``str``, an
+            :class:`ipaddress.IPv4Address` or an :class:`ipaddress.IPv6Address`; an IPv6
+            zone written ``%N`` is taken as the scope id.
+        protocol: the :class:`wsapeer.SecurityProtocol` the name is for, or its plain
+            ``int`` value (0, 1 or 2): the protocol of the socket's settings.
+        routine: ``False`` (the default) to complete by signalling the operation's event;
+            ``True`` to complete through a C completion routine, which runs only on the
+            starting thread, while it waits on the operation (:meth:`wsapeer.Operation.wait`,
+            also with a zero timeout). ``wsapeer.aio`` refuses such operations.
+
+    Returns:
+        The started :class:`wsapeer.Operation`, whose ``result()`` is ``None``.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``target_name`` is not a ``str``; ``peer``
+            is neither ``None`` nor a tuple, its host is neither a ``str`` nor an ipaddress
+            address, or its port, flowinfo or scope_id is not an ``int``; ``protocol`` is
+            not an ``int`` or is a member of another enumeration; ``routine`` is not a
+            ``bool``. A ``bool`` is refused wherever an ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``target_name`` is empty, contains a NUL
+            or a lone surrogate, or is longer than 32,767 UTF-16 code units; ``peer`` does
+            not have 2 to 4 items (2 for IPv4), its host is not a numeric IPv4 or IPv6
+            address, its port is outside 0..65535, its flowinfo outside 0..0xFFFFF or its
+            scope_id outside 0..0xFFFFFFFF, or its IPv6 zone is not numeric or contradicts
+            its scope_id; ``peer`` is of the other address family than ``sock`` (checked when
+            ``sock`` is a :class:`socket.socket`); ``protocol`` is not 0, 1 or 2.
+        MemoryError: the operation could not be allocated.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+    """
     return PeerTargetName(target_name, peer, protocol).apply_async(sock, routine)
 
 
@@ -351,7 +545,38 @@ def _delete_args(sock: SocketLike, peer: PeerArg) -> Tuple[int, Any, int]:
 
 
 def delete_peer_target_name(sock: SocketLike, peer: PeerAddress) -> None:
-    """Removes the target name set for a UDP peer (WSADeleteSocketPeerTargetName)."""
+    """Removes the target name set for one UDP peer on ``sock`` (WSADeleteSocketPeerTargetName).
+
+    Undoes :func:`wsapeer.set_peer_target_name` for that peer address, e.g. when the
+    peer leaves.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        peer: the peer whose name to remove, as it was named: ``(host, port)`` for IPv4,
+            ``(host, port[, flowinfo[, scope_id]])`` for IPv6, of the socket's family, with
+            a numeric ``host`` (a ``str``, an :class:`ipaddress.IPv4Address` or an
+            :class:`ipaddress.IPv6Address`). ``None`` is refused: it names no peer.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``peer`` is not a tuple, its host is
+            neither a ``str`` nor an ipaddress address, or its port, flowinfo or scope_id
+            is not an ``int``. A ``bool`` is refused wherever an ``int`` is wanted.
+        ValueError: the socket is closed (``fileno()`` is -1), or its handle is negative or
+            too large for this platform's sockets; ``peer`` is ``None``, does not have 2 to
+            4 items (2 for IPv4), or holds a host, port, flowinfo, scope_id or zone that
+            :class:`wsapeer.PeerTargetName` refuses; ``peer`` is of the other address family
+            than ``sock`` (checked when ``sock`` is a :class:`socket.socket`).
+        wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
+            WSAEINVAL (10022): no target name was set for that peer, or the socket is not
+            AF_INET/AF_INET6 with SOCK_STREAM/SOCK_DGRAM; WSAENOTSOCK (10038): the handle
+            is not a socket.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+        wsapeer.WsapeerError: the call failed without reporting an error code.
+    """
     handle, buffer, size = _delete_args(sock, peer)
     _errors.check(lib.wsapeer_delete_peer_target_name(handle, buffer, size), _DELETE)
 
@@ -359,7 +584,36 @@ def delete_peer_target_name(sock: SocketLike, peer: PeerAddress) -> None:
 def delete_peer_target_name_async(
     sock: SocketLike, peer: PeerAddress, routine: bool = False
 ) -> Operation[None]:
-    """delete_peer_target_name with an OVERLAPPED kept in C: returns the Operation."""
+    """Starts :func:`wsapeer.delete_peer_target_name` with an OVERLAPPED kept in C.
+
+    The operation holds its own copy of the address, with its OVERLAPPED and event, until
+    Windows has finished with them. Windows' answer is not raised here: the operation's
+    :meth:`wsapeer.Operation.result` raises it.
+
+    Args:
+        sock: the socket: a :class:`socket.socket` (or subclass), any object with a
+            ``fileno()`` method, or an ``int`` handle (a SOCKET on Windows).
+        peer: the peer whose name to remove, as for :func:`wsapeer.delete_peer_target_name`.
+        routine: ``False`` (the default) to complete by signalling the operation's event;
+            ``True`` to complete through a C completion routine, which runs only on the
+            starting thread, while it waits on the operation (:meth:`wsapeer.Operation.wait`,
+            also with a zero timeout). ``wsapeer.aio`` refuses such operations.
+
+    Returns:
+        The started :class:`wsapeer.Operation`, whose ``result()`` is ``None``.
+
+    Raises:
+        TypeError: ``sock`` is not a socket, an object with ``fileno()`` or an ``int``, or
+            its ``fileno()`` returned no ``int``; ``peer`` is not a tuple, or holds a value
+            of the wrong type; ``routine`` is not a ``bool``.
+        ValueError: the socket is closed, or its handle is negative or too large;
+            ``peer`` is ``None`` or holds a value out of range; ``peer`` is of the other
+            address family than ``sock`` (checked when ``sock`` is a :class:`socket.socket`).
+        MemoryError: the operation could not be allocated.
+        wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows
+            outside ``wsapeer.testing.contract_model()``, or in a build without Fwpuclnt.
+            Nothing was done.
+    """
     handle, buffer, size = _delete_args(sock, peer)
     return start(_calls.DELETE_PEER_TARGET_NAME, handle, buffer, size, routine)
 

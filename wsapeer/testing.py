@@ -58,7 +58,7 @@ if hasattr(os, "register_at_fork"):
         before=_switch.acquire, after_in_parent=_switch.release, after_in_child=_switch.release
     )
 
-#: What each strict-mode rule means, and the Microsoft text it comes from: the keys are the
+#: What each strict-mode rule means, and the Microsoft text it comes from. The keys are the
 #: ``rule`` a :class:`wsapeer.testing.Violation` names, the values the explanation its ``str()``
 #: ends with.
 RULES: Dict[str, str] = {

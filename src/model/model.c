@@ -520,7 +520,9 @@ static void drop_candidate(size_t i)
  * listener's security; no page says so. Windows makes a secured socket's
  * port exclusive, so one listener at most can match; where POSIX lets
  * several share it (SO_REUSEPORT) the model cannot tell which accepted, and
- * answers unsecured rather than guess. Lock held. */
+ * answers unsecured rather than guess. Observation: test_accepted_socket_
+ * security[True|False], the same questions asked of the accepted socket of a
+ * secured and an unsecured listener. Lock held. */
 static int accepted_from_secured(const socket_facts *facts)
 {
     int found = 0;
@@ -1450,7 +1452,10 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
     /* Code units for DEFAULT/IPSEC, bytes for IPSEC2. Source: the page says
      * bytes; Microsoft's securesocket sample writes wcslen() (units) and
      * NtApiDotNet writes units, and bytes for IPSEC2: assumed from that
-     * working code, not from the page (issue 17 asks real Windows). */
+     * working code, not from the page. Observation to look at (wheels
+     * workflow summary): test_string_length_unit[<protocol>-<tcp|udp>]
+     * "verdict" and "readings consistent with the outcomes"; the probe fails
+     * the run if Windows validates the other unit. */
     name_bytes = protocol == WSAPEER_PROTOCOL_IPSEC2 ? (uint64_t)declared : 2 * (uint64_t)declared;
     if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) < name_bytes)
         return WSAPEER_WSAEMSGSIZE;
@@ -1474,9 +1479,11 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
         return out_of_memory();
     /* A second name for the same socket and peer replaces the first. Assumed,
      * not documented: the page allows many calls for different UDP peers and
-     * is silent on the same peer twice (issue 17 asks real Windows). A name
-     * before WSASetSocketSecurity: accepted (undocumented); strict mode
-     * reports it if the socket is never secured. */
+     * is silent on the same peer twice. Observation: test_second_name_for_
+     * one_udp_peer "second name for the same peer". A name before
+     * WSASetSocketSecurity: accepted (undocumented; observations:
+     * test_name_before_security_is_recorded, test_name_before_security_is_
+     * kept); strict mode reports it if the socket is never secured. */
     earlier = find_name(state, p + PTN_ADDRESS);
     r = remember(WSAPEER_CALL_SET_PEER_TARGET_NAME, sock, state, facts.ident, p, len);
     if (r == NULL)
@@ -1553,7 +1560,8 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
         return out_of_memory();
     /* Source: the page: "can only be called once per socket", and before
      * bind (a server); WSAEINVAL otherwise (assumed: the page's invalid-call
-     * code). An accepted connection already carries its listener's. */
+     * code; observation: test_documented_errors "second WSASetSocketSecurity").
+     * An accepted connection already carries its listener's. */
     if (secured(state) || facts.bound) {
         UNLOCK();
         return WSAPEER_WSAEINVAL;
@@ -1608,7 +1616,9 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
     name = find_name(state, key);
     if (name == NULL) {
         /* No name was set for this peer. Assumed, not documented: the page
-         * has no "not found" code; WSAEINVAL is its invalid-parameter code. */
+         * has no "not found" code; WSAEINVAL is its invalid-parameter code.
+         * Observation: test_udp_peers_then_delete "delete of a peer without
+         * a name". */
         UNLOCK();
         return WSAPEER_WSAEINVAL;
     }
@@ -1668,7 +1678,8 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         *info_len = (uint32_t)need;
         /* Source: WSAEFAULT for TCP, as Microsoft's securesocket sample's
          * size probe expects; WSAEMSGSIZE for other sockets, as the page's
-         * table says. Which one Windows returns is issue 17's probe. */
+         * table says. Observation: test_query_size_probe[<tcp|udp>-<template>]
+         * "(status, length written back) per buffer size". */
         return facts.stream ? WSAPEER_WSAEFAULT : WSAPEER_WSAEMSGSIZE;
     }
 

@@ -511,17 +511,18 @@ MUTANTS = [
     # ---- socket-shaped helpers (issue 16) ------------------------------------------
     Mutant(
         "helper-name-after-connect", "wsapeer/_helpers.py",
-        "            target.apply(sock)\n            if source is not None:\n"
-        "                sock.bind(source)\n            sock.connect(sockaddr)",
-        "            if source is not None:\n                sock.bind(source)\n"
-        "            sock.connect(sockaddr)\n            target.apply(sock)",
+        "        target.apply(sock)\n        if source is not None:\n"
+        "            sock.bind(source)\n        sock.connect(sockaddr)",
+        "        if source is not None:\n            sock.bind(source)\n"
+        "        sock.connect(sockaddr)\n        target.apply(sock)",
         "create_connection names the peer after connect, when it protects nothing",
         tests=HELPERS,
     ),
     Mutant(
         "helper-resolves-names", "wsapeer/_helpers.py",
-        "        ipaddress.ip_address(host.split(\"%\", 1)[0])",
-        "        pass",
+        "        peer = normalize_peer(address)\n",
+        "        address = (socket.getaddrinfo(address[0], None)[0][4][0], *address[1:])\n"
+        "        peer = normalize_peer(address)\n",
         "the helpers take a host name (a DNS answer could be anybody's)",
         tests=HELPERS,
     ),
@@ -541,10 +542,10 @@ MUTANTS = [
     ),
     Mutant(
         "aio-open-name-after-connect", "wsapeer/_aio_streams.py",
-        "            await apply(sock, target)\n"
-        "            await loop.sock_connect(sock, sockaddr)",
-        "            await loop.sock_connect(sock, sockaddr)\n"
-        "            await apply(sock, target)",
+        "        await apply(sock, target)\n"
+        "        await loop.sock_connect(sock, sockaddr)",
+        "        await loop.sock_connect(sock, sockaddr)\n"
+        "        await apply(sock, target)",
         "aio.open_connection names the peer after connect",
         tests=("tests/test_aio_streams.py",),
     ),
@@ -554,6 +555,29 @@ MUTANTS = [
         "        closer = asyncio.ensure_future(asyncio.sleep(0))\n",
         "aio.start_server never closes a connection's peer tokens",
         tests=("tests/test_aio_streams.py",),
+    ),
+    Mutant(
+        "aio-server-backlog-ignored", "wsapeer/_aio_streams.py",
+        "sock=listener, backlog=backlog, limit=limit)",
+        "sock=listener, limit=limit)",
+        "aio.start_server listens with asyncio's backlog, not the one asked for",
+        tests=("tests/test_aio_streams.py",),
+    ),
+    Mutant(
+        "revert-forgets-a-refused-revert", "wsapeer/_impersonation.py",
+        "    if status == 0 or status == lib.WSAPEER_E_UNSUPPORTED:\n",
+        "    if True:\n",
+        "a refused WSARevertImpersonation counts the thread as reverted while it may still "
+        "run as the peer",
+        tests=("tests/test_security.py",),
+    ),
+    Mutant(
+        "size-probe-leaks-tokens", "src/_wsapeer.c",
+        "            (void)wsapeer_close_token(answer.application_token);\n"
+        "            (void)wsapeer_close_token(answer.machine_token);\n",
+        "            (void)answer;\n",
+        "the query size probe leaves the peer token handles of a full answer open",
+        tests=("tests/test_windows_probes.py",),
     ),
     # ---- the contract model tells the truth (issue 14) -------------------------------
     Mutant(

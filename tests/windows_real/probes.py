@@ -1,0 +1,165 @@
+"""The probes of tests/windows_real/test_undocumented.py, importable on any
+platform: on Windows they ask the real Fwpuclnt.dll; tests/test_windows_probes.py
+runs them here against the contract model (which takes one reading of each open
+question), so that the probes and their verdicts are tested before the one run
+that matters.
+
+The unit of PeerTargetNameStringLen: the page says bytes; Microsoft's sample
+writes wcslen (UTF-16 code units), as wsapeer does for DEFAULT and IPSEC
+(bytes for IPSEC2, as NtApiDotNet). If Windows read the other unit, every name
+would be cut in half at negotiation time, silently. The call itself can tell
+only if Windows checks the buffer against the length it declares, so the
+probes hand it buffers that each reading judges differently.
+"""
+
+import socket
+import struct
+
+import wsapeer
+from wsapeer import PeerTargetName, SecurityProtocol, SecuritySettings, SecuritySettingsFlags
+from wsapeer._query import _query_args
+from wsapeer._target import _delete_args, _layout
+from wsapeer._wsapeer import ffi, lib
+
+INSECURE = SecuritySettings(flags=SecuritySettingsFlags.ALLOW_INSECURE)
+WSAEFAULT, WSAEMSGSIZE, WSAEINVAL = 10014, 10040, 10022
+
+NAME = "host/" + "u" * 35  # 40 UTF-16 code units, 80 bytes
+UNITS = len(NAME)
+
+#: wsapeer's convention for each protocol: bytes per unit of the length field.
+WSAPEER_UNIT = {
+    SecurityProtocol.DEFAULT: 2,
+    SecurityProtocol.IPSEC: 2,
+    SecurityProtocol.IPSEC2: 1,
+}
+
+
+def _offsets():
+    fields = {name: offset for name, offset, _ in _layout(lib.WSAPEER_PEER_IPV4)}
+    sizeof = lib.wsapeer_ptn_size(1) - 2  # 144 + 2 per unit, from C
+    return fields["PeerTargetNameStringLen"], fields["AllStrings"], sizeof
+
+
+LENGTH_AT, STRINGS_AT, SIZEOF = _offsets()
+
+
+def probes():
+    """(length field, buffer length) for each probe, keyed by what it is.
+    Every buffer holds the whole name (or as much as fits) and zeros after."""
+    b = 2 * UNITS  # the name's bytes
+    return {
+        "field=units, buffer=AllStrings+units (short for a unit reading)": (
+            UNITS,
+            STRINGS_AT + UNITS,
+        ),
+        "field=units, buffer=sizeof+units": (UNITS, SIZEOF + UNITS),
+        "field=units, buffer=AllStrings+bytes": (UNITS, STRINGS_AT + b),
+        "field=units, buffer=sizeof+bytes (wsapeer's DEFAULT/IPSEC)": (UNITS, SIZEOF + b),
+        "field=bytes, buffer=AllStrings+bytes (short for a unit reading)": (b, STRINGS_AT + b),
+        "field=bytes, buffer=sizeof+bytes (wsapeer's IPSEC2)": (b, SIZEOF + b),
+        "field=bytes+6, buffer=sizeof+bytes (long for every reading)": (b + 6, SIZEOF + b),
+    }  # fmt: skip
+
+
+#: How Windows might check the buffer: the unit of the field (bytes per unit)
+#: and where the strings start (AllStrings, or sizeof), or not at all.
+HYPOTHESES = {
+    f"{unit_name} counted from {base_name}": (unit, base)
+    for unit_name, unit in (("units", 2), ("bytes", 1))
+    for base_name, base in (("AllStrings", STRINGS_AT), ("sizeof", SIZEOF))
+}
+
+
+def consistent(outcomes):
+    """The hypotheses whose predictions match every accepted/refused outcome,
+    "not checked at the call" if every probe was accepted."""
+    if all(status == 0 for status in outcomes.values()):
+        return ["not checked at the call"]
+    table = probes()
+    return [
+        name
+        for name, (unit, base) in HYPOTHESES.items()
+        if all(
+            (status == 0) == (length >= base + field * unit)
+            for what, status in outcomes.items()
+            for field, length in [table[what]]
+        )
+    ]
+
+
+def verdict(protocol, outcomes, own_status):
+    """None if wsapeer's convention stands, else why not."""
+    if own_status != 0:
+        return f"Windows refused wsapeer's own buffer: {own_status}"
+    readings = consistent(outcomes)
+    if not readings:
+        return f"no hypothesis explains the outcomes {outcomes}: read them"
+    if readings == ["not checked at the call"]:
+        return None
+    ours = "units" if WSAPEER_UNIT[protocol] == 2 else "bytes"
+    if not any(r.startswith(ours) for r in readings):
+        return f"Windows validates the length as {readings}, wsapeer writes {ours}"
+    return None
+
+
+def crafted(protocol, peer, field, length):
+    data = bytearray(bytes(PeerTargetName(NAME, peer, protocol)))
+    struct.pack_into("<I", data, LENGTH_AT, field)
+    data = data[: STRINGS_AT + 2 * UNITS]
+    data += bytes(max(0, length - len(data)))
+    return bytes(data[:length])
+
+
+def length_probes(kind, protocol):
+    """Runs every probe on fresh TCP sockets or distinct UDP peers: (status per
+    probe, status of wsapeer's own buffer), 0 meaning accepted."""
+    outcomes = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        wsapeer.set_socket_security(udp, INSECURE)
+        for port, (what, (field, length)) in enumerate(probes().items(), 6001):
+            if kind == "udp":
+                raw = crafted(protocol, ("127.0.0.1", port), field, length)
+                outcomes[what] = lib.wsapeer_set_peer_target_name(udp.fileno(), raw, length)
+                continue
+            with socket.socket() as tcp:
+                wsapeer.set_socket_security(tcp, INSECURE)
+                raw = crafted(protocol, None, field, length)
+                outcomes[what] = lib.wsapeer_set_peer_target_name(tcp.fileno(), raw, length)
+        own = PeerTargetName(NAME, ("127.0.0.1", 7000) if kind == "udp" else None, protocol)
+        if kind == "udp":
+            own_status = lib.wsapeer_set_peer_target_name(udp.fileno(), bytes(own), own.size)
+        else:
+            with socket.socket() as tcp:
+                wsapeer.set_socket_security(tcp, INSECURE)
+                own_status = lib.wsapeer_set_peer_target_name(tcp.fileno(), bytes(own), own.size)
+    return outcomes, own_status
+
+
+def query_size_probe(sock, peer, access_mask, ipsec2):
+    """{buffer size: (status, length written back)} for an answer buffer of
+    none, one byte short, and the full size of the template's answer."""
+    full = lib.WSAPEER_QUERY_INFO_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_INFO_SIZE
+    handle, tmpl, size = _query_args(sock, peer, access_mask, ipsec2)
+    seen = {}
+    for cap in (0, full - 1, full):
+        out = ffi.new("uint32_t *")
+        seen[cap] = (lib.wsapeer_query_size_probe(handle, tmpl, size, cap, out), out[0])
+    return seen
+
+
+def retry_problem(seen, ipsec2):
+    """None if the shim's retry handles every answer seen, else why not: a
+    size error must come with a larger length, at most the shim's limit."""
+    full = lib.WSAPEER_QUERY_INFO_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_INFO_SIZE
+    for cap, (status, length) in seen.items():
+        if cap == full and status in (WSAEFAULT, WSAEMSGSIZE):
+            return f"a size error for the full {full}-byte answer: {status}, length {length}"
+        if status in (WSAEFAULT, WSAEMSGSIZE) and not cap < length <= 4096:
+            return f"size error {status} for {cap} bytes wrote back {length}: the shim gives up"
+    return None
+
+
+def delete_status(sock, peer):
+    _, address, size = _delete_args(sock, peer)
+    return lib.wsapeer_delete_peer_target_name(sock.fileno(), address, size)
