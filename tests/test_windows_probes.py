@@ -63,8 +63,11 @@ def test_the_probe_buffers_are_what_they_say():
 def test_length_probes_against_the_model(kind, protocol):
     """The model checks the buffer against the length it declares, in
     wsapeer's unit: the probes must find exactly that reading."""
-    with contract_model():
-        outcomes, own = probes.length_probes(kind, protocol)
+    with contract_model(strict=True) as model:
+        outcomes, own, settings = probes.length_probes(kind, protocol)
+        secured = [r for r in model.records if r.function == "WSASetSocketSecurity"]
+    assert settings.startswith("IPsecSettings" if protocol else "SecuritySettings")
+    assert {r.data[0] for r in secured} == {int(protocol)}  # the name's protocol
     unit = probes.WSAPEER_UNIT[protocol]
     readings = probes.consistent(outcomes)
     assert own == OK

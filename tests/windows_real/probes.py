@@ -16,7 +16,13 @@ import socket
 import struct
 
 import wsapeer
-from wsapeer import PeerTargetName, SecurityProtocol, SecuritySettings, SecuritySettingsFlags
+from wsapeer import (
+    IPsecSettings,
+    PeerTargetName,
+    SecurityProtocol,
+    SecuritySettings,
+    SecuritySettingsFlags,
+)
 from wsapeer._query import _query_args
 from wsapeer._target import _delete_args, _layout
 from wsapeer._wsapeer import ffi, lib
@@ -111,19 +117,40 @@ def crafted(protocol, peer, field, length):
     return bytes(data[:length])
 
 
+def security_for(protocol):
+    """Settings of the name's protocol (IPsecSettings for IPSEC and IPSEC2),
+    so that a probe's answer is about the buffer, not about a protocol the
+    socket was not secured with; DEFAULT settings if Windows refuses those
+    without policy keys. Returns (settings, what was used)."""
+    if protocol == SecurityProtocol.DEFAULT:
+        return INSECURE, "SecuritySettings(ALLOW_INSECURE)"
+    settings = IPsecSettings(protocol=protocol, flags=SecuritySettingsFlags.ALLOW_INSECURE)
+    with socket.socket() as trial:
+        try:
+            settings.apply(trial)
+        except wsapeer.WinsockError as exc:
+            return (
+                INSECURE,
+                f"SecuritySettings(ALLOW_INSECURE): IPsecSettings refused ({exc.winerror})",
+            )
+    return settings, f"IPsecSettings({protocol.name}, ALLOW_INSECURE)"
+
+
 def length_probes(kind, protocol):
     """Runs every probe on fresh TCP sockets or distinct UDP peers: (status per
-    probe, status of wsapeer's own buffer), 0 meaning accepted."""
+    probe, status of wsapeer's own buffer, the socket settings used), 0
+    meaning accepted."""
+    settings, used = security_for(protocol)
     outcomes = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        wsapeer.set_socket_security(udp, INSECURE)
+        settings.apply(udp)
         for port, (what, (field, length)) in enumerate(probes().items(), 6001):
             if kind == "udp":
                 raw = crafted(protocol, ("127.0.0.1", port), field, length)
                 outcomes[what] = lib.wsapeer_set_peer_target_name(udp.fileno(), raw, length)
                 continue
             with socket.socket() as tcp:
-                wsapeer.set_socket_security(tcp, INSECURE)
+                settings.apply(tcp)
                 raw = crafted(protocol, None, field, length)
                 outcomes[what] = lib.wsapeer_set_peer_target_name(tcp.fileno(), raw, length)
         own = PeerTargetName(NAME, ("127.0.0.1", 7000) if kind == "udp" else None, protocol)
@@ -131,9 +158,9 @@ def length_probes(kind, protocol):
             own_status = lib.wsapeer_set_peer_target_name(udp.fileno(), bytes(own), own.size)
         else:
             with socket.socket() as tcp:
-                wsapeer.set_socket_security(tcp, INSECURE)
+                settings.apply(tcp)
                 own_status = lib.wsapeer_set_peer_target_name(tcp.fileno(), bytes(own), own.size)
-    return outcomes, own_status
+    return outcomes, own_status, used
 
 
 def query_size_probe(sock, peer, access_mask, ipsec2):

@@ -131,6 +131,10 @@ def test_overlapped_operations(observe, routine):
         observe("target name op done at once", op.done())
         assert op.wait(10)
         assert op.result() is None
+        op = wsapeer.delete_peer_target_name_async(u, ("127.0.0.1", 5000), routine=routine)
+        observe("delete op done at once", op.done())
+        assert op.wait(10)
+        assert op.result() is None
 
 
 @pytest.mark.parametrize("ipsec2", [False, True])

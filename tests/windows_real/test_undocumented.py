@@ -27,7 +27,8 @@ from wsapeer._wsapeer import ffi, lib
 @pytest.mark.parametrize("protocol", list(WSAPEER_UNIT), ids=lambda p: p.name)
 def test_string_length_unit(observe, kind, protocol):
     """PeerTargetNameStringLen: code units or bytes, for this protocol?"""
-    outcomes, own_status = length_probes(kind, protocol)
+    outcomes, own_status, settings = length_probes(kind, protocol)
+    observe("socket security", settings)
     observe("status per probe (0: accepted)", outcomes)
     observe("wsapeer's own buffer", own_status)
     observe("readings consistent with the outcomes", consistent(outcomes))
