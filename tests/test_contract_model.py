@@ -228,3 +228,16 @@ def test_pretend_peer_checks_every_argument(kwargs, exc, match):
         with socket.socket() as s:
             wsapeer.set_socket_security(s)
             assert wsapeer.query_socket_security(s).flags == 0  # nothing changed
+
+
+def test_a_peer_of_the_other_family_python_refuses_what_the_model_accepts():
+    """The documented split (docs/testing.rst, observation
+    test_peer_of_the_other_family): Python refuses an IPv6 peer for an IPv4
+    socket.socket; given the raw handle, the model accepts it, as no page
+    says Windows would not."""
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u)
+        with pytest.raises(ValueError, match="IPv6 address but the socket is IPv4"):
+            wsapeer.set_peer_target_name(u, "host/x", ("2001:db8::1", 5))
+        wsapeer.set_peer_target_name(u.fileno(), "host/x", ("2001:db8::1", 5))
+        assert model.calls(u) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]

@@ -437,7 +437,9 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
  * WSASetSocketPeerTargetName, WSASetSocketSecurity and
  * WSADeleteSocketPeerTargetName; WSAImpersonateSocketPeer's says only "an
  * error will be returned": assumed the same). WSAEAFNOSUPPORT is left to the
- * address family a structure specifies. */
+ * address family a structure specifies: a peer of the other inet family than
+ * the socket's is accepted (assumed, not documented; observation:
+ * test_peer_of_the_other_family). */
 static int check_socket(uint64_t sock, socket_facts *facts)
 {
     int err = inspect_socket(sock, facts);

@@ -133,3 +133,15 @@ def test_accepted_socket_security(observe, listener_secured):
                 "WSASetSocketSecurity on the accepted socket",
                 lib.wsapeer_set_socket_security(conn.fileno(), ffi.NULL, 0),
             )
+
+
+def test_peer_of_the_other_family(observe):
+    """A UDP name whose peer is IPv6 on an IPv4 socket, sent raw (wsapeer's
+    Python layer refuses it for a socket.socket, but not for an int handle or
+    a fileno() object, and the contract model accepts it): what does Windows
+    answer? WSAEAFNOSUPPORT's row says only "address family not supported"."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u, INSECURE)
+        other = PeerTargetName("host/v6.example.com", ("2001:db8::1", 6800))
+        status = lib.wsapeer_set_peer_target_name(u.fileno(), bytes(other), other.size)
+        observe("IPv6 peer's name on an IPv4 UDP socket (0: accepted)", status)
