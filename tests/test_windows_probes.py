@@ -93,15 +93,16 @@ def test_query_size_probe_against_the_model(kind, ipsec2):
     # (the table), the needed length written back; a full buffer answers.
     code = probes.WSAEFAULT if kind == "tcp" else probes.WSAEMSGSIZE
     assert seen == {0: (code, full), full - 1: (code, full), full: (OK, full)}
-    assert probes.retry_problem(seen, ipsec2) is None
+    assert probes.retry_problem(seen) is None
 
 
 def test_retry_problem_names_what_the_shim_cannot_handle():
     full = lib.WSAPEER_QUERY_INFO_SIZE
-    assert probes.retry_problem({0: (probes.WSAEFAULT, 24), 24: (OK, 24)}, False) is None
-    assert "gives up" in probes.retry_problem({0: (probes.WSAEMSGSIZE, 0)}, False)
-    assert "gives up" in probes.retry_problem({0: (probes.WSAEMSGSIZE, 5000)}, False)
-    assert "full" in probes.retry_problem({full: (probes.WSAEFAULT, full)}, False)
+    assert probes.retry_problem({0: (probes.WSAEFAULT, 24), 24: (OK, 24)}) is None
+    assert probes.retry_problem({full: (probes.WSAEMSGSIZE, 80)}) is None  # more: retried
+    assert "gives up" in probes.retry_problem({0: (probes.WSAEMSGSIZE, 0)})
+    assert "gives up" in probes.retry_problem({0: (probes.WSAEMSGSIZE, 5000)})
+    assert "gives up" in probes.retry_problem({full: (probes.WSAEFAULT, full)})
 
 
 def test_the_probe_closes_the_tokens_it_is_given():

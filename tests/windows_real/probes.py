@@ -175,13 +175,11 @@ def query_size_probe(sock, peer, access_mask, ipsec2):
     return seen
 
 
-def retry_problem(seen, ipsec2):
+def retry_problem(seen):
     """None if the shim's retry handles every answer seen, else why not: a
-    size error must come with a larger length, at most the shim's limit."""
-    full = lib.WSAPEER_QUERY_INFO_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_INFO_SIZE
+    size error must come with a larger length, at most the shim's limit
+    (a full-size buffer included: Windows may one day answer with more)."""
     for cap, (status, length) in seen.items():
-        if cap == full and status in (WSAEFAULT, WSAEMSGSIZE):
-            return f"a size error for the full {full}-byte answer: {status}, length {length}"
         if status in (WSAEFAULT, WSAEMSGSIZE) and not cap < length <= 4096:
             return f"size error {status} for {cap} bytes wrote back {length}: the shim gives up"
     return None

@@ -76,7 +76,7 @@ def test_query_size_probe(observe, request, kind, template):
         except wsapeer.WinsockError as exc:
             observe("the library's query", exc.winerror)
             assert exc.winerror not in (10014, 10040), "the shim's size retry failed"
-    problem = retry_problem(seen, ipsec2)
+    problem = retry_problem(seen)
     assert problem is None, problem
 
 
