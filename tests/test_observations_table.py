@@ -44,6 +44,5 @@ def test_the_keys_are_what_observe_writes():
     """The table reads the file conftest.py's observe() writes."""
     conftest = (Path(__file__).parent / "windows_real" / "conftest.py").read_text()
     assert "data.setdefault(request.node.name, {})[what] = repr(value)" in conftest
-    workflow = (Path(__file__).parent.parent / ".github" / "workflows" / "wheels.yml").read_text()
-    assert "windows-observations-${{ matrix.arch }}.json" in workflow
-    assert "tools/observations_table.py" in workflow and "GITHUB_STEP_SUMMARY" in workflow
+    # That the wheels workflow runs the table is .ci/packaging's check: the
+    # sdist, whose tests the wheels run, carries no .github.
