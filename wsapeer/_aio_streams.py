@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable, Optional, Tuple, Union
 from ._address import Host
 from ._enums import ProtocolArg
 from ._helpers import SettingsArg, _endpoint, create_server
-from ._query import SecurityInfo
+from ._query import SecurityInfo, check_access_mask
 from ._settings import _client_calls
 
 ClientConnected = Callable[
@@ -183,10 +183,7 @@ async def start_server(
 
     if not callable(client_connected_cb):
         raise TypeError("client_connected_cb must be callable")
-    if isinstance(access_mask, bool) or not isinstance(access_mask, int):
-        raise TypeError(f"access_mask must be an int, not {type(access_mask).__name__}")
-    if not 0 <= access_mask <= 0xFFFFFFFF:
-        raise ValueError(f"access_mask must be in 0..0xFFFFFFFF, got {access_mask}")
+    check_access_mask(access_mask)
     _check_limit(limit)
     if isinstance(backlog, bool) or not isinstance(backlog, int):
         raise TypeError(f"backlog must be an int, not {type(backlog).__name__}")

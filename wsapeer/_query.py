@@ -185,14 +185,19 @@ class SecurityInfo:
         return f"<SecurityInfo protocol={self._protocol!r} flags={self._flags!r}>"
 
 
-def _query_args(
-    sock: SocketLike, peer: PeerArg, access_mask: int, ipsec2: bool
-) -> Tuple[int, Any, int]:
-    handle = handle_of(sock)
+def check_access_mask(access_mask: object) -> None:
+    """The rights asked for on the peer's tokens: a DWORD."""
     if isinstance(access_mask, bool) or not isinstance(access_mask, int):
         raise TypeError(f"access_mask must be an int, not {type(access_mask).__name__}")
     if not 0 <= access_mask <= 0xFFFFFFFF:
         raise ValueError(f"access_mask must be in 0..0xFFFFFFFF, got {access_mask}")
+
+
+def _query_args(
+    sock: SocketLike, peer: PeerArg, access_mask: int, ipsec2: bool
+) -> Tuple[int, Any, int]:
+    handle = handle_of(sock)
+    check_access_mask(access_mask)
     if not isinstance(ipsec2, bool):
         raise TypeError(f"ipsec2 must be a bool, not {type(ipsec2).__name__}")
     normalized = normalize_peer(peer)

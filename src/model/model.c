@@ -522,9 +522,9 @@ static void drop_candidate(size_t i)
  * listener's security; no page says so. Windows makes a secured socket's
  * port exclusive, so one listener at most can match; where POSIX lets
  * several share it (SO_REUSEPORT) the model cannot tell which accepted, and
- * answers unsecured rather than guess. Observation: test_accepted_socket_
- * security[True|False], the same questions asked of the accepted socket of a
- * secured and an unsecured listener. Lock held. */
+ * answers unsecured rather than guess. Observation:
+ * test_accepted_socket_security[True|False], the same questions asked of the
+ * accepted socket of a secured and an unsecured listener. Lock held. */
 static int accepted_from_secured(const socket_facts *facts)
 {
     int found = 0;
@@ -1481,11 +1481,12 @@ int wsapeer_model_set_peer_target_name(uint64_t sock, const void *ptn, size_t le
         return out_of_memory();
     /* A second name for the same socket and peer replaces the first. Assumed,
      * not documented: the page allows many calls for different UDP peers and
-     * is silent on the same peer twice. Observation: test_second_name_for_
-     * one_udp_peer "second name for the same peer". A name before
-     * WSASetSocketSecurity: accepted (undocumented; observations:
-     * test_name_before_security_is_recorded, test_name_before_security_is_
-     * kept); strict mode reports it if the socket is never secured. */
+     * is silent on the same peer twice. Observation:
+     * test_second_name_for_one_udp_peer "second name for the same peer". A
+     * name before WSASetSocketSecurity: accepted (undocumented; observations:
+     * test_name_before_security_is_recorded,
+     * test_name_before_security_is_kept); strict mode reports it if the
+     * socket is never secured. */
     earlier = find_name(state, p + PTN_ADDRESS);
     r = remember(WSAPEER_CALL_SET_PEER_TARGET_NAME, sock, state, facts.ident, p, len);
     if (r == NULL)

@@ -28,7 +28,7 @@ from wsapeer._target import _delete_args, _layout
 from wsapeer._wsapeer import ffi, lib
 
 INSECURE = SecuritySettings(flags=SecuritySettingsFlags.ALLOW_INSECURE)
-WSAEFAULT, WSAEMSGSIZE, WSAEINVAL = 10014, 10040, 10022
+WSAEFAULT, WSAEMSGSIZE = 10014, 10040
 
 NAME = "host/" + "u" * 35  # 40 UTF-16 code units, 80 bytes
 UNITS = len(NAME)
@@ -141,25 +141,25 @@ def length_probes(kind, protocol):
     probe, status of wsapeer's own buffer, the socket settings used), 0
     meaning accepted."""
     settings, used = security_for(protocol)
-    outcomes = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         settings.apply(udp)
-        for port, (what, (field, length)) in enumerate(probes().items(), 6001):
+
+        def send(port, build):
+            """The buffer build(peer) makes, on a fresh secured TCP socket, or
+            for the UDP peer at port: its status."""
+            peer = ("127.0.0.1", port) if kind == "udp" else None
+            raw = build(peer)
             if kind == "udp":
-                raw = crafted(protocol, ("127.0.0.1", port), field, length)
-                outcomes[what] = lib.wsapeer_set_peer_target_name(udp.fileno(), raw, length)
-                continue
+                return lib.wsapeer_set_peer_target_name(udp.fileno(), raw, len(raw))
             with socket.socket() as tcp:
                 settings.apply(tcp)
-                raw = crafted(protocol, None, field, length)
-                outcomes[what] = lib.wsapeer_set_peer_target_name(tcp.fileno(), raw, length)
-        own = PeerTargetName(NAME, ("127.0.0.1", 7000) if kind == "udp" else None, protocol)
-        if kind == "udp":
-            own_status = lib.wsapeer_set_peer_target_name(udp.fileno(), bytes(own), own.size)
-        else:
-            with socket.socket() as tcp:
-                settings.apply(tcp)
-                own_status = lib.wsapeer_set_peer_target_name(tcp.fileno(), bytes(own), own.size)
+                return lib.wsapeer_set_peer_target_name(tcp.fileno(), raw, len(raw))
+
+        outcomes = {
+            what: send(port, lambda peer, f=field, n=length: crafted(protocol, peer, f, n))
+            for port, (what, (field, length)) in enumerate(probes().items(), 6001)
+        }
+        own_status = send(7000, lambda peer: bytes(PeerTargetName(NAME, peer, protocol)))
     return outcomes, own_status, used
 
 
