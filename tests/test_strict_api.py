@@ -92,11 +92,17 @@ def test_type_checkers_flag_a_foreign_enum(tmp_path):
             PeerTargetName("x", protocol=SecurityProtocol.IPSEC2)
             PeerTargetName("x", protocol=1)
             IPsecSettings(ipsec_flags=IPsecFlags.SKIP_FILTER_INSTANTIATION | IPsecFlags(8))
+            SecuritySettings(flags=SecuritySettingsFlags.GUARANTEE_ENCRYPTION
+                             | IPsecFlags.OPTIONAL_PEER_NAME_VERIFICATION)  # line 16
+            IPsecSettings(ipsec_flags=IPsecFlags.SKIP_FILTER_INSTANTIATION
+                          ^ SecuritySettingsFlags.ALLOW_INSECURE)  # line 18
+            SecuritySettings(flags=SecuritySettingsFlags.ALLOW_INSECURE & socket.SOCK_DGRAM)
+            SecuritySettings(flags=SecurityProtocol.IPSEC2 | SecuritySettingsFlags.NONE)  # 20
             """
         )
     )
     flagged, output = mypy_errors(script)
-    assert flagged == [6, 7, 8, 9], output
+    assert flagged == [6, 7, 8, 9, 16, 18, 19, 20], output
 
 
 class EqualToAll(socket.socket):

@@ -7,6 +7,7 @@ from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from typing import Any, NamedTuple, Optional, Tuple, Union
 
 from . import _errors
+from ._checks import exact_int, kind_of
 from ._wsapeer import ffi, lib
 
 #: A numeric IPv4 or IPv6 address (wsapeer does no DNS lookups).
@@ -69,21 +70,16 @@ def _plain_literal(peer: object) -> Optional[Peer]:
     return None
 
 
-def _check_int(value: object, what: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{what} must be in {low}..{high}, got {value}")
-    return value
+_check_int = exact_int
 
 
 def _parse_host(host: object) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address]:
-    if isinstance(host, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+    # Exact types only: a subclass could override packed or scope_id, or a
+    # str's methods, and so be checked as one address and written as another.
+    if type(host) is ipaddress.IPv4Address or type(host) is ipaddress.IPv6Address:
         return host
-    if not isinstance(host, str):
-        raise TypeError(
-            f"peer host must be a str or an ipaddress address, not {type(host).__name__}"
-        )
+    if type(host) is not str:
+        raise TypeError(f"peer host must be a str or an ipaddress address, not {kind_of(host)}")
     try:
         return ipaddress.ip_address(host)
     except ValueError:
@@ -109,6 +105,9 @@ def normalize_peer(peer: object) -> Peer:
             f"peer must be None or a tuple (host, port[, flowinfo[, scope_id]]), "
             f"not {type(peer).__name__}"
         )
+    # A tuple subclass (a namedtuple, say) is read through tuple's own slots:
+    # its items as stored, whatever its __len__ or __getitem__ say.
+    peer = tuple.__getitem__(peer, slice(None))
     if not 2 <= len(peer) <= 4:
         raise ValueError(
             f"peer must be (host, port) or (host, port, flowinfo[, scope_id]); "

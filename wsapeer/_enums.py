@@ -4,11 +4,71 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from typing import Literal, TypeVar, Union
+from typing import Literal, NoReturn, TypeVar, Union
 
+from ._checks import kind_of
 from ._wsapeer import lib
 
+_F = TypeVar("_F", bound="_StrictFlag")
+_E = TypeVar("_E", bound=enum.Enum)
 
+
+def _refuse_operand(left: object, right: object, op: str) -> NoReturn:
+    raise TypeError(
+        f"{left!r} {op} {right!r}: a {type(left).__name__} combines only with "
+        f"{type(left).__name__} members or a plain int, not {kind_of(right)}; a member of "
+        "another enumeration would be taken for this one's bit of the same value"
+        if isinstance(right, enum.Enum)
+        else f"{left!r} {op} {right!r}: a {type(left).__name__} combines only with "
+        f"{type(left).__name__} members or a plain int, not {kind_of(right)}"
+    )
+
+
+def _operand(left: enum.IntFlag, right: object, op: str) -> int:
+    """right's value when it may combine with left: a member of left's own
+    class, or an exact int. IntFlag's own operators turn any int (a member of
+    another enumeration included) into left's class, which is how
+    GUARANTEE_ENCRYPTION | IPsecFlags.OPTIONAL_PEER_NAME_VERIFICATION became
+    GUARANTEE_ENCRYPTION | ALLOW_INSECURE."""
+    if type(right) is type(left) or type(right) is int:
+        return int.__index__(right)
+    _refuse_operand(left, right, op)
+
+
+class _StrictFlag(enum.IntFlag):
+    """An IntFlag whose |, & and ^ (both orders) refuse another enumeration's
+    members, bools and int subclasses with TypeError instead of converting
+    them. The annotations take only the same class, so that a type checker
+    flags the mix too (a plain int still works at run time)."""
+
+    def __or__(self: _F, other: _F) -> _F:  # type: ignore[override]
+        return type(self)(int.__index__(self) | _operand(self, other, "|"))
+
+    def __and__(self: _F, other: _F) -> _F:  # type: ignore[override]
+        return type(self)(int.__index__(self) & _operand(self, other, "&"))
+
+    def __xor__(self: _F, other: _F) -> _F:  # type: ignore[override]
+        return type(self)(int.__index__(self) ^ _operand(self, other, "^"))
+
+    __ror__ = __or__  # type: ignore[assignment]
+    __rand__ = __and__  # type: ignore[assignment]
+    __rxor__ = __xor__  # type: ignore[assignment]
+
+
+_OPERATORS = ("__or__", "__and__", "__xor__", "__ror__", "__rand__", "__rxor__")
+
+
+def _own_operators(cls: type[_E]) -> type[_E]:
+    """Puts the class's strict operators on cls itself: Python 3.11's EnumType
+    copies Flag's operators onto every enum class that does not define them in
+    its own body, over those it would inherit."""
+    base = _StrictFlag if issubclass(cls, _StrictFlag) else cls
+    for name in _OPERATORS:
+        setattr(cls, name, base.__dict__[name])
+    return cls
+
+
+@_own_operators
 class SecurityProtocol(enum.IntEnum):
     """SOCKET_SECURITY_PROTOCOL (mstcpip.h): the security protocol a setting, name or query is for.
 
@@ -28,8 +88,26 @@ class SecurityProtocol(enum.IntEnum):
     #: not UTF-16 code units.
     IPSEC2 = lib.WSAPEER_PROTOCOL_IPSEC2
 
+    # A protocol is one value, never a set of bits: an operator between it and
+    # anything (a flag above all: IPSEC2 | GUARANTEE_ENCRYPTION would be 3,
+    # GUARANTEE_ENCRYPTION | ALLOW_INSECURE) is a mistake. The parameter type
+    # NoReturn makes every such use a type checker's error too.
+    def __or__(self, other: NoReturn) -> NoReturn:  # type: ignore[override]
+        _refuse_operand(self, other, "|")
 
-class SecuritySettingsFlags(enum.IntFlag):
+    def __and__(self, other: NoReturn) -> NoReturn:  # type: ignore[override]
+        _refuse_operand(self, other, "&")
+
+    def __xor__(self, other: NoReturn) -> NoReturn:  # type: ignore[override]
+        _refuse_operand(self, other, "^")
+
+    __ror__ = __or__  # type: ignore[assignment]
+    __rand__ = __and__  # type: ignore[assignment]
+    __rxor__ = __xor__  # type: ignore[assignment]
+
+
+@_own_operators
+class SecuritySettingsFlags(_StrictFlag):
     """SOCKET_SETTINGS_* (mstcpip.h): the bits of SOCKET_SECURITY_SETTINGS.SecurityFlags.
 
     The ``flags`` of :class:`wsapeer.SecuritySettings` and :class:`wsapeer.IPsecSettings`;
@@ -50,7 +128,8 @@ class SecuritySettingsFlags(enum.IntFlag):
     ALLOW_INSECURE = 0x2
 
 
-class IPsecFlags(enum.IntFlag):
+@_own_operators
+class IPsecFlags(_StrictFlag):
     """SOCKET_SETTINGS_IPSEC_* (mstcpip.h): the bits of SOCKET_SECURITY_SETTINGS_IPSEC.IpsecFlags.
 
     The ``ipsec_flags`` of :class:`wsapeer.IPsecSettings`; combine members with ``|``, or
@@ -76,7 +155,8 @@ class IPsecFlags(enum.IntFlag):
     PEER_NAME_IS_RAW_FORMAT = 0x8
 
 
-class SecurityInfoFlags(enum.IntFlag):
+@_own_operators
+class SecurityInfoFlags(_StrictFlag):
     """SOCKET_INFO_CONNECTION_* (mstcpip.h): the bits of SOCKET_SECURITY_QUERY_INFO.Flags.
 
     What ``wsapeer.SecurityInfo.flags`` reports. Bits Windows sets that this enumeration
@@ -118,26 +198,31 @@ def refuse_foreign(value: object, kind: type[enum.Enum], what: str) -> None:
         )
 
 
-def check_enum(value: object, kind: type[E], what: str) -> E:
-    """A member of kind, from the member or its int value."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be a {kind.__name__}, not {type(value).__name__}")
+def _exact(value: object, kind: type[enum.Enum], what: str, expected: str) -> int:
+    """value's int when it is kind's own member or an exact int; TypeError
+    for anything else (a bool, an int subclass, another enumeration's member)."""
+    if type(value) is kind or type(value) is int:
+        return int.__index__(value)  # type: ignore[arg-type]
     refuse_foreign(value, kind, what)
+    raise TypeError(f"{what} must be {expected}, not {kind_of(value)}")
+
+
+def check_enum(value: object, kind: type[E], what: str) -> E:
+    """A member of kind, from the member or its exact int value."""
+    number = _exact(value, kind, what, f"a {kind.__name__}")
     try:
-        return kind(value)
+        return kind(number)
     except ValueError:
         known = ", ".join(f"{m.name} ({m.value})" for m in kind)
-        raise ValueError(f"unknown {what} {value}; expected one of {known}") from None
+        raise ValueError(f"unknown {what} {number}; expected one of {known}") from None
 
 
 def check_flags(value: object, kind: type[F], what: str) -> F:
     """Flags of kind, refusing bits kind does not define (Windows would)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be {kind.__name__} flags, not {type(value).__name__}")
-    refuse_foreign(value, kind, what)
+    number = _exact(value, kind, what, f"{kind.__name__} flags")
     known = 0
     for member in kind.__members__.values():
         known |= member.value
-    if value < 0 or value & ~known:
-        raise ValueError(f"{what} {value:#x} has bits {kind.__name__} does not define")
-    return kind(value)
+    if number < 0 or number & ~known:
+        raise ValueError(f"{what} {number:#x} has bits {kind.__name__} does not define")
+    return kind(number)

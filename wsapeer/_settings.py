@@ -6,6 +6,7 @@ import uuid
 from typing import Any, Optional, Tuple, Union
 
 from . import _calls, _errors
+from ._checks import kind_of
 from ._enums import (
     IPsecFlags,
     IPsecFlagsArg,
@@ -165,8 +166,8 @@ class SecuritySettings(_Settings):
 def _guid(value: object, what: str) -> Optional[bytes]:
     if value is None:
         return None
-    if not isinstance(value, uuid.UUID):
-        raise TypeError(f"{what} must be a uuid.UUID or None, not {type(value).__name__}")
+    if type(value) is not uuid.UUID:  # a subclass could override bytes_le
+        raise TypeError(f"{what} must be a uuid.UUID or None, not {kind_of(value)}")
     return value.bytes_le  # GUID's memory layout
 
 

@@ -14,6 +14,7 @@ import socket
 from typing import Protocol, Union
 
 from ._address import Peer
+from ._checks import kind_of
 from ._wsapeer import lib
 
 
@@ -45,9 +46,11 @@ def handle_of(sock: object) -> int:
             return int(handle)
     elif kind is int and 0 <= sock <= MAX_HANDLE:  # type: ignore[operator]
         return sock  # type: ignore[return-value]
-    if isinstance(sock, bool):
-        raise TypeError("sock must be a socket, an object with fileno() or an int, not bool")
     if isinstance(sock, int):
+        if type(sock) is not int:  # bool, or a subclass whose comparisons could lie
+            raise TypeError(
+                f"sock must be a socket, an object with fileno() or an int, not {kind_of(sock)}"
+            )
         handle = sock
     else:
         fileno = getattr(sock, "fileno", None)
@@ -57,8 +60,8 @@ def handle_of(sock: object) -> int:
                 f"not {type(sock).__name__}"
             )
         handle = fileno()
-        if isinstance(handle, bool) or not isinstance(handle, int):
-            raise TypeError(f"sock.fileno() returned {type(handle).__name__}, not int")
+        if type(handle) is not int:
+            raise TypeError(f"sock.fileno() returned {kind_of(handle)}, not int")
     if handle == -1:
         raise ValueError("the socket is closed (its fileno() is -1)")
     if handle < 0:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from ._checks import exact_str
+
 _utf16 = codecs.utf_16_le_encode  # four times faster than str.encode("utf-16-le")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, always a lone one
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
@@ -15,8 +17,7 @@ def utf16_units(value: object, what: str, max_units: int) -> int:
     cannot hold, without making any copy of value (it may be a password, and a
     bytes object holding one would stay in Python's memory after it is freed).
     TypeError/ValueError never quote the value."""
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    value = exact_str(value, what)  # a subclass's find() or __len__ could lie
     nul = value.find("\0")
     if nul >= 0:
         raise ValueError(f"{what} contains a NUL character at index {nul}")

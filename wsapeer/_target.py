@@ -10,6 +10,7 @@ from typing import Any, List, Optional, Tuple, Union
 
 from . import _calls, _errors
 from ._address import Peer, PeerAddress, PeerArg, PeerTuple, marshal_sockaddr, normalize_peer
+from ._checks import exact_str
 from ._enums import ProtocolArg, SecurityProtocol, check_enum
 from ._immutable import Marshalled
 from ._overlapped import Operation, start
@@ -41,7 +42,7 @@ def _protocol(value: object) -> SecurityProtocol:
 
 
 def _encode_name(name: object) -> bytes:
-    if isinstance(name, str) and not name:
+    if not exact_str(name, "target_name"):
         raise ValueError("target_name must not be empty")
     return encode_utf16(name, "target_name", lib.WSAPEER_MAX_NAME_UNITS)
 

@@ -372,6 +372,8 @@ class ContractModel:
             ValueError: when ``flags`` or a number is out of its range.
         """
         refuse_foreign(flags, SecurityInfoFlags, "flags")
+        if type(flags) is SecurityInfoFlags:
+            flags = int(flags)  # its own member: unknown bits may be pretended too
         _check_int(flags, "flags", 0, 0xFFFFFFFF)
         if not isinstance(tokens, bool):
             raise TypeError(f"tokens must be a bool, not {type(tokens).__name__}")

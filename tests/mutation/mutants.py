@@ -29,6 +29,7 @@ FAITHFUL = ("tests/test_model_faithful.py",)
 FAST = ("tests/test_fast_paths.py",)
 HELPERS = ("tests/test_helpers.py",)
 STRICT = ("tests/test_strict_model.py",)
+EXACT = ("tests/test_exact_values.py",)
 
 MUTANTS = [
     # ---- secrets: every free path zeroes what may hold a password ----------------
@@ -233,6 +234,56 @@ MUTANTS = [
         "    if value < 0 or value & ~known:",
         "    if value < 0:",
         "flag bits no enumeration defines reach Windows",
+    ),
+    # ---- what is checked is what is marshalled (issue 22, items 1 and 2) -------------
+    Mutant(
+        "flag-operator-takes-foreign-member", "wsapeer/_enums.py",
+        "    if type(right) is type(left) or type(right) is int:",
+        "    if isinstance(right, int):",
+        "GUARANTEE_ENCRYPTION | IPsecFlags.OPTIONAL_PEER_NAME_VERIFICATION becomes "
+        "GUARANTEE_ENCRYPTION | ALLOW_INSECURE", tests=EXACT,
+    ),
+    Mutant(
+        "flag-operators-not-installed", "wsapeer/_enums.py",
+        "        setattr(cls, name, base.__dict__[name])",
+        "        pass",
+        "Python 3.11's EnumType puts IntFlag's converting operators back on each class",
+        tests=EXACT,
+    ),
+    Mutant(
+        "protocol-combines-with-a-flag", "wsapeer/_enums.py",
+        '        _refuse_operand(self, other, "|")',
+        "        return int(self) | int(other)  # type: ignore[no-any-return]",
+        "SecurityProtocol.IPSEC2 | GUARANTEE_ENCRYPTION is the flags value 3 (ALLOW_INSECURE)",
+        tests=EXACT,
+    ),
+    Mutant(
+        "enum-takes-int-subclass", "wsapeer/_enums.py",
+        "    if type(value) is kind or type(value) is int:",
+        "    if type(value) is kind or (\n"
+        "        isinstance(value, int) and not isinstance(value, (bool, enum.Enum))\n    ):",
+        "an int subclass whose __eq__ claims 2 is checked as 2 and marshalled as 0 (or the "
+        "reverse: flags=ALLOW_INSECURE)", tests=EXACT,
+    ),
+    Mutant(
+        "int-takes-subclass", "wsapeer/_checks.py",
+        "    if type(value) is not int:\n        raise TypeError(f\"{what} must be an int",
+        "    if isinstance(value, bool) or not isinstance(value, int):\n"
+        "        raise TypeError(f\"{what} must be an int",
+        "a port int subclass of 70000 whose comparisons say 5 reaches C", tests=EXACT,
+    ),
+    Mutant(
+        "str-takes-subclass", "wsapeer/_checks.py",
+        "    if type(value) is not str:",
+        "    if not isinstance(value, str):",
+        "a str subclass whose find() hides a NUL gets it into SOCKET_PEER_TARGET_NAME",
+        tests=EXACT,
+    ),
+    Mutant(
+        "handle-takes-int-subclass", "wsapeer/_socket.py",
+        "        if type(sock) is not int:  # bool, or a subclass",
+        "        if type(sock) is bool:  # bool, or a subclass",
+        "an int subclass handle whose comparisons lie passes the range checks", tests=EXACT,
     ),
     # ---- layout: symmetric write+parse bugs, StringLen units ------------------------
     Mutant(
