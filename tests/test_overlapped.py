@@ -483,7 +483,7 @@ def test_asyncio_errors_propagate(model):
     assert info.value.winerror == 10056
 
 
-def test_asyncio_waits_in_a_thread_for_pending_operations():
+def test_asyncio_waits_in_a_thread_for_pending_operations(monkeypatch):
     class Pending:
         """An operation that is not done yet: wait() must not block the loop."""
 
@@ -509,6 +509,10 @@ def test_asyncio_waits_in_a_thread_for_pending_operations():
         def cancel(self):
             return False
 
+    # wait() takes only wsapeer's own Operation: a pending one, which the model never
+    # makes, stands in for it here.
+    monkeypatch.setattr(wsapeer.aio, "Operation", Pending)
+
     async def main():
         ticks = 0
 
@@ -528,7 +532,7 @@ def test_asyncio_waits_in_a_thread_for_pending_operations():
     assert ticks >= 3  # the loop kept running while the worker thread waited
 
 
-def test_asyncio_cancellation_cancels_the_operation():
+def test_asyncio_cancellation_cancels_the_operation(monkeypatch):
     class Pending:
         routine = False
 
@@ -552,6 +556,9 @@ def test_asyncio_cancellation_cancels_the_operation():
             self.cancelled = True
             return True
 
+    # wait() takes only wsapeer's own Operation: a pending one, which the model never
+    # makes, stands in for it here.
+    monkeypatch.setattr(wsapeer.aio, "Operation", Pending)
     op = Pending()
 
     async def main():
@@ -598,6 +605,10 @@ def test_proactor_wait_keeps_the_operation_until_the_event_wait_ends(monkeypatch
         def cancel(self):
             self.cancelled = True
             return True
+
+    # wait() takes only wsapeer's own Operation: a pending one, which the model never
+    # makes, stands in for it here.
+    monkeypatch.setattr(wsapeer.aio, "Operation", Pending)
 
     class Proactor:
         def __init__(self, loop):

@@ -17,7 +17,7 @@ import re
 import sys
 import uuid
 from collections.abc import Sequence
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, NoReturn, Optional, Tuple, Union
 
 from . import FWPUCLNT, __version__
 from ._enums import IPsecFlags, SecurityProtocol, SecuritySettingsFlags
@@ -323,10 +323,42 @@ def _protocol_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: What names an option whose value may be a secret, in any case: its value
+#: (the next argument, or what follows "=") never reaches an error message.
+_SECRET_OPTION = re.compile(r"^-.*(pass|pwd|secret|cred)", re.IGNORECASE)
+
+
+def _secret_values(argv: Sequence[str]) -> List[str]:
+    """The values that follow a password-like option in argv: a mistyped
+    option (--passwd X) or a misplaced one (wsapeer --password X) makes
+    argparse quote the next argument ("invalid choice: 'X'", "unrecognized
+    arguments: --passwd X")."""
+    secrets = []
+    for index, arg in enumerate(argv):
+        if _SECRET_OPTION.match(arg):
+            _, equals, value = arg.partition("=")
+            if equals and value:
+                secrets.append(value)
+            elif index + 1 < len(argv) and argv[index + 1]:
+                secrets.append(argv[index + 1])
+    return sorted(secrets, key=len, reverse=True)  # longest first: no partial leftovers
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors never quote a secret value from the command line."""
+
+    hidden: Sequence[str] = ()
+
+    def error(self, message: str) -> NoReturn:
+        for value in _Parser.hidden:
+            message = message.replace(value, "<hidden>")
+        super().error(message)
+
+
 def _parser() -> Tuple[argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser]:
     launched = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     prog = "python -m wsapeer" if launched in ("__main__.py", "-m", "") else "wsapeer"
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[1])
+    parser = _Parser(prog=prog, description=__doc__.split("\n\n")[1])
     parser.add_argument(
         "--version", action=_Version, nargs=0, help="print the version and this build's Fwpuclnt"
     )
@@ -467,6 +499,7 @@ def _run_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser, inspect, settings = _parser()
+    _Parser.hidden = _secret_values(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         if args.command == "inspect-settings":

@@ -9,8 +9,9 @@ import socket
 from typing import Any, Awaitable, Callable, Optional, Tuple, Union
 
 from ._address import Host
+from ._checks import kind_of
 from ._enums import ProtocolArg
-from ._helpers import SettingsArg, _endpoint, create_server
+from ._helpers import SettingsArg, _endpoint, check_backlog, create_server
 from ._query import SecurityInfo, check_access_mask
 from ._settings import _client_calls
 
@@ -98,8 +99,8 @@ async def open_connection(
 
 
 def _check_limit(limit: object) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise TypeError(f"limit must be an int, not {type(limit).__name__}")
+    if type(limit) is not int:
+        raise TypeError(f"limit must be an int, not {kind_of(limit)}")
     if limit <= 0:
         raise ValueError(f"limit must be a positive int, got {limit!r}")
 
@@ -150,7 +151,7 @@ async def start_server(
         settings: a :class:`wsapeer.SecuritySettings` or :class:`wsapeer.IPsecSettings`;
             ``None`` (the default) sends ``SecuritySettings()``: Windows' defaults.
         family: ``socket.AF_INET`` (the default) or ``socket.AF_INET6``.
-        backlog: the listen backlog, an int (100 by default), as
+        backlog: the listen backlog, an int from 0 to 2**31 - 1 (100 by default), as
             :func:`asyncio.start_server` takes it.
         reuse_port: ``True`` sets SO_REUSEPORT, where the platform has it (never Windows).
         access_mask: the access rights wanted on each peer's access tokens, an int from 0 to
@@ -170,8 +171,9 @@ async def start_server(
         ValueError: before the listener is made, when ``family`` is neither
             ``socket.AF_INET`` nor ``socket.AF_INET6``, ``host`` is not a numeric address (a
             host name: wsapeer does no DNS) or is one of the other family, ``port`` is not
-            from 0 to 65535, ``access_mask`` not from 0 to 0xFFFFFFFF, ``limit`` not
-            positive, or ``reuse_port=True`` where the platform has no SO_REUSEPORT.
+            from 0 to 65535, ``access_mask`` not from 0 to 0xFFFFFFFF, ``backlog`` not from
+            0 to 2**31 - 1, ``limit`` not positive, or ``reuse_port=True`` where the
+            platform has no SO_REUSEPORT.
         OSError: when the listener cannot be made, bound (e.g. the address is in use) or put
             to listen.
         wsapeer.WinsockError: when Windows (or the contract model) refuses
@@ -185,8 +187,7 @@ async def start_server(
         raise TypeError("client_connected_cb must be callable")
     check_access_mask(access_mask)
     _check_limit(limit)
-    if isinstance(backlog, bool) or not isinstance(backlog, int):
-        raise TypeError(f"backlog must be an int, not {type(backlog).__name__}")
+    check_backlog(backlog)
     listener = create_server(
         (host, port), settings=settings, family=family, backlog=backlog, reuse_port=reuse_port
     )
@@ -196,6 +197,20 @@ async def start_server(
             info = await query_socket_security(
                 writer.get_extra_info("socket"), access_mask=access_mask
             )
+        except Exception as exc:
+            # Never served, and never silent: asyncio reports an exception of
+            # this callback only from Python 3.11 on, so it is reported here,
+            # once, on every version.
+            writer.close()
+            asyncio.get_running_loop().call_exception_handler(
+                {
+                    "message": "wsapeer: the security query of an accepted connection "
+                    "failed; the connection was closed without being served",
+                    "exception": exc,
+                    "transport": writer.transport,
+                }
+            )
+            return
         except BaseException:
             writer.close()
             raise

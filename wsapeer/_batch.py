@@ -141,7 +141,10 @@ def apply_many(
             list would have held (on Python 3.9 and 3.10, the ``exceptiongroup`` backport's).
         wsapeer.UnsupportedPlatformError: once for the whole call, not per item, when at least
             one item can be issued on a platform without Fwpuclnt, or off Windows outside
-            :func:`wsapeer.testing.contract_model`.
+            :func:`wsapeer.testing.contract_model`: then nothing was done. If a
+            ``contract_model()`` block ends in another thread while the batch runs, the
+            items issued before that were made and say ``None``, and each one after it
+            holds an UnsupportedPlatformError in its own slot.
     """
     ms = _milliseconds(timeout)
     if not isinstance(raise_on_error, bool):

@@ -10,9 +10,10 @@ import contextlib
 import ipaddress
 import os
 import socket
-from typing import Any, Iterator, Optional, Tuple, Union
+from typing import Any, Iterator, List, Optional, Tuple, Union
 
 from ._address import PeerAddress, PeerArg, _check_int, normalize_peer
+from ._checks import exact_bool, exact_int, kind_of
 from ._enums import ProtocolArg
 from ._query import SecurityInfo, query_socket_security
 from ._settings import IPsecSettings, SecuritySettings, _client_calls, _settings
@@ -32,12 +33,14 @@ def _endpoint(address: object, what: str, *, any_host: bool = False) -> Tuple[in
     checked by the same rules as every peer (normalize_peer): host, port,
     flowinfo and scope_id alike, before any socket exists. Host "" (any) only
     where any_host, its family then 0: either."""
+    if isinstance(address, tuple):
+        address = tuple.__getitem__(address, slice(None))  # its items as stored
     if not isinstance(address, tuple) or len(address) not in (2, 4):
         raise TypeError(
             f"{what} must be a (host, port) tuple (or (host, port, flowinfo, scope_id)), "
             f"not {type(address).__name__ if not isinstance(address, tuple) else address}"
         )
-    if any_host and isinstance(address[0], str) and address[0] == "":
+    if any_host and type(address[0]) is str and address[0] == "":
         try:
             _check_int(address[1], "port", 0, 0xFFFF)
         except (TypeError, ValueError) as exc:
@@ -54,17 +57,47 @@ def _endpoint(address: object, what: str, *, any_host: bool = False) -> Tuple[in
     return socket.AF_INET6, (host, peer.port, peer.flowinfo, peer.scope_id)
 
 
+#: The longest finite timeout and the largest backlog taken: what a C int (and a
+#: 32-bit timeval's seconds) holds on every platform, so that settimeout and
+#: listen never raise OverflowError after the socket exists.
+MAX_SECONDS = MAX_BACKLOG = 2**31 - 1
+#: Windows lets a secured listener's port be shared (SO_REUSEADDR) or taken
+#: over by another process unless it is exclusive: create_server asks for that.
+ON_WINDOWS = os.name == "nt"
+
+
 def _timeout(timeout: object) -> Any:
     """timeout as socket.settimeout takes it (inf: None), or _DEFAULT_TIMEOUT."""
     if timeout is _DEFAULT_TIMEOUT or timeout is None:
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(
-            f"timeout must be None or a number of seconds, not {type(timeout).__name__}"
+    if type(timeout) is not int and type(timeout) is not float:
+        raise TypeError(f"timeout must be None or a number of seconds, not {kind_of(timeout)}")
+    if timeout == float("inf"):
+        return None  # settimeout refuses inf
+    if not 0 <= timeout <= MAX_SECONDS:  # NaN fails both
+        raise ValueError(
+            f"timeout must be None, inf or a number of seconds in 0..{MAX_SECONDS}, got {timeout!r}"
         )
-    if not timeout >= 0:
-        raise ValueError(f"timeout must be None or a number of seconds >= 0, got {timeout!r}")
-    return None if timeout == float("inf") else timeout  # settimeout refuses inf
+    return timeout
+
+
+def check_backlog(backlog: object) -> None:
+    """A listen backlog: an exact int in 0..MAX_BACKLOG."""
+    exact_int(backlog, "backlog", 0, MAX_BACKLOG)
+
+
+def _listener_options(reuse_port: bool) -> List[Tuple[int, int, int]]:
+    """The socket options a secured listener gets before bind: on Windows its
+    port exclusive (SO_EXCLUSIVEADDRUSE) and never SO_REUSEADDR, with which
+    another socket could bind the same port; elsewhere SO_REUSEADDR, as
+    socket.create_server sets it; SO_REUSEPORT only if asked."""
+    if ON_WINDOWS:
+        options = [(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)]  # type: ignore[attr-defined,unused-ignore]
+    else:
+        options = [(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)]
+    if reuse_port:
+        options.append((socket.SOL_SOCKET, socket.SO_REUSEPORT, 1))
+    return options
 
 
 def create_connection(
@@ -100,7 +133,8 @@ def create_connection(
             for; ``None`` (the default) takes the settings' protocol (IPSEC or IPSEC2 for
             :class:`wsapeer.IPsecSettings`, DEFAULT otherwise).
         timeout: seconds the socket's blocking operations may take, connect included, as
-            ``socket.settimeout`` takes them; ``None`` or ``inf``: no limit. Left out, the
+            ``socket.settimeout`` takes them (an int or a float, at most 2**31 - 1);
+            ``None`` or ``inf``: no limit. Left out, the
             socket keeps ``socket.getdefaulttimeout()``, as with
             :func:`socket.create_connection`.
         source_address: the address to bind to before connecting, of the same family as
@@ -122,7 +156,8 @@ def create_connection(
             name: wsapeer does no DNS; ``""`` for the peer), a port, flowinfo or scope_id is
             out of range, a 4-tuple has an IPv4 host, ``source_address`` is of the other
             family, ``target_name`` is empty, too long or holds a NUL or a lone surrogate,
-            ``protocol`` is unknown, or ``timeout`` is negative or NaN.
+            ``protocol`` is unknown, or ``timeout`` is negative, NaN or finite and above
+            2**31 - 1 seconds.
         OSError: when the socket cannot be made, bound or connected (e.g.
             ``ConnectionRefusedError`` or ``TimeoutError``).
         wsapeer.WinsockError: when Windows (or the contract model) refuses
@@ -167,8 +202,9 @@ def create_server(
 
     Like :func:`socket.create_server`, in Microsoft's order: a TCP socket of ``family``,
     WSASetSocketSecurity (``settings``), SO_REUSEADDR where :func:`socket.create_server` sets
-    it (not on Windows, where a secured socket's port is exclusive), SO_REUSEPORT if asked,
-    then bind and listen. Connections accepted on it carry its security: query each with
+    it, except on Windows, which gets SO_EXCLUSIVEADDRUSE instead (there SO_REUSEADDR would
+    let another socket bind the secured listener's port), SO_REUSEPORT if asked, then bind
+    and listen. Connections accepted on it carry its security: query each with
     :func:`wsapeer.peer_security`. Every argument is checked before the socket is made, and
     on failure the socket is closed.
 
@@ -180,7 +216,8 @@ def create_server(
         settings: a :class:`wsapeer.SecuritySettings` or :class:`wsapeer.IPsecSettings`;
             ``None`` (the default) sends ``SecuritySettings()``: Windows' defaults.
         family: ``socket.AF_INET`` (the default) or ``socket.AF_INET6``.
-        backlog: the listen backlog, an int; ``None`` (the default) lets ``listen()`` choose.
+        backlog: the listen backlog, an int from 0 to 2**31 - 1; ``None`` (the default) lets
+            ``listen()`` choose.
         reuse_port: ``True`` sets SO_REUSEPORT, where the platform has it (never Windows).
 
     Returns:
@@ -194,8 +231,8 @@ def create_server(
         ValueError: before the socket is made, when ``family`` is neither ``socket.AF_INET``
             nor ``socket.AF_INET6``, the host is not a numeric address (a host name: wsapeer
             does no DNS) or is one of the other family (a 4-tuple is IPv6), the port,
-            flowinfo or scope_id is out of range, or ``reuse_port=True`` where the platform
-            has no SO_REUSEPORT.
+            flowinfo or scope_id is out of range, ``backlog`` is outside 0..2**31 - 1, or
+            ``reuse_port=True`` where the platform has no SO_REUSEPORT.
         OSError: when the socket cannot be made, bound (e.g. the address is in use) or put
             to listen.
         wsapeer.WinsockError: when Windows (or the contract model) refuses
@@ -209,19 +246,17 @@ def create_server(
     if host_family not in (0, family):
         raise ValueError(f"address {address!r} is not an address of family {family!r}")
     chosen = _settings(settings)
-    if backlog is not None and (isinstance(backlog, bool) or not isinstance(backlog, int)):
-        raise TypeError(f"backlog must be an int or None, not {type(backlog).__name__}")
-    if not isinstance(reuse_port, bool):
-        raise TypeError(f"reuse_port must be a bool, not {type(reuse_port).__name__}")
+    if backlog is not None:
+        check_backlog(backlog)
+    exact_bool(reuse_port, "reuse_port")
     if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
         raise ValueError("SO_REUSEPORT not supported on this platform")
+    options = _listener_options(reuse_port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         chosen.apply(sock)  # before bind, as Windows requires of a server
-        if os.name not in ("nt", "cygwin") and hasattr(socket, "SO_REUSEADDR"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        for option in options:
+            sock.setsockopt(*option)
         sock.bind(endpoint)
         if backlog is None:
             sock.listen()

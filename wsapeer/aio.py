@@ -94,9 +94,10 @@ async def wait(operation: Operation[T]) -> T:
         asyncio.CancelledError: when the awaiting task is cancelled before the operation is
             done; the operation is cancelled too.
     """
-    if not callable(getattr(operation, "done", None)):
+    if type(operation) is not Operation:  # a look-alike's result() is not Windows' answer
         raise TypeError(
-            f"wait() takes an Operation (from an *_async call), not {type(operation).__name__}"
+            f"wait() takes an Operation (a wsapeer.Operation, from an *_async call), "
+            f"not {type(operation).__name__}"
         )
     if operation.routine:
         raise ValueError(

@@ -30,6 +30,7 @@ FAST = ("tests/test_fast_paths.py",)
 HELPERS = ("tests/test_helpers.py",)
 STRICT = ("tests/test_strict_model.py",)
 EXACT = ("tests/test_exact_values.py",)
+ATTACK = ("tests/test_attack_findings.py",)
 
 MUTANTS = [
     # ---- secrets: every free path zeroes what may hold a password ----------------
@@ -284,6 +285,65 @@ MUTANTS = [
         "        if type(sock) is not int:  # bool, or a subclass",
         "        if type(sock) is bool:  # bool, or a subclass",
         "an int subclass handle whose comparisons lie passes the range checks", tests=EXACT,
+    ),
+    # ---- the attack on the Python API (issue 22, items 7 to 16) ---------------------
+    Mutant(
+        "backlog-range-unchecked", "wsapeer/_helpers.py",
+        '    exact_int(backlog, "backlog", 0, MAX_BACKLOG)',
+        '    exact_int(backlog, "backlog", -(2**63), 2**63)',
+        "create_server(backlog=2**40) makes and secures a socket, then OverflowError",
+        tests=ATTACK,
+    ),
+    Mutant(
+        "timeout-range-unchecked", "wsapeer/_helpers.py",
+        "    if not 0 <= timeout <= MAX_SECONDS:  # NaN fails both",
+        "    if not 0 <= timeout:  # NaN fails both",
+        "create_connection(timeout=1e300) raises OverflowError after the socket exists",
+        tests=ATTACK,
+    ),
+    Mutant(
+        "aio-wait-takes-look-alikes", "wsapeer/aio.py",
+        "    if type(operation) is not Operation:",
+        '    if not callable(getattr(operation, "done", None)):',
+        "aio.wait returns a duck-typed fake's result() as if Windows had answered",
+        tests=ATTACK,
+    ),
+    Mutant(
+        "cli-echoes-a-password", "wsapeer/__main__.py",
+        '            message = message.replace(value, "<hidden>")',
+        "            pass",
+        "wsapeer inspect-settings --passwd X prints X in its error", tests=ATTACK,
+    ),
+    Mutant(
+        "aio-server-swallows-query-failure", "wsapeer/_aio_streams.py",
+        "            asyncio.get_running_loop().call_exception_handler(",
+        "            (lambda context: None)(",
+        "a connection whose security query failed is closed without a word", tests=ATTACK,
+    ),
+    Mutant(
+        "windows-listener-port-shared", "wsapeer/_helpers.py",
+        "socket.SO_EXCLUSIVEADDRUSE, 1)]",
+        "socket.SO_REUSEADDR, 1)]",
+        "on Windows another socket can bind a secured listener's port", tests=ATTACK,
+    ),
+    Mutant(
+        "kept-target-skips-subclass-family", "wsapeer/_target.py",
+        "                and type(sock) is not int\n",
+        "                and type(sock) is SOCKET\n",
+        "a target seen before is applied to a socket.socket subclass of the other family",
+        tests=ATTACK,
+    ),
+    Mutant(
+        "aio-apply-closed-socket-reaches-c", "wsapeer/aio.py",
+        "    if handle < 0:",
+        "    if handle < -1:",
+        "aio.apply hands a closed socket's -1 to Windows", tests=ATTACK,
+    ),
+    Mutant(
+        "impersonation-skips-family", "wsapeer/_impersonation.py",
+        "    check_peer_family(sock, normalized)\n",
+        "",
+        "impersonating a UDP peer of the other family reaches Windows", tests=ATTACK,
     ),
     # ---- layout: symmetric write+parse bugs, StringLen units ------------------------
     Mutant(
