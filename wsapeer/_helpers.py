@@ -240,7 +240,10 @@ def create_server(
         wsapeer.UnsupportedPlatformError: on a platform without Fwpuclnt, or off Windows
             outside :func:`wsapeer.testing.contract_model`.
     """
-    if family not in (socket.AF_INET, socket.AF_INET6):
+    if type(family) not in (int, socket.AddressFamily) or family not in (
+        socket.AF_INET,
+        socket.AF_INET6,
+    ):
         raise ValueError(f"family must be socket.AF_INET or socket.AF_INET6, not {family!r}")
     host_family, endpoint = _endpoint(address, "address", any_host=True)
     if host_family not in (0, family):

@@ -7,6 +7,7 @@ from typing import Any, Callable, Generic, List, Optional, TypeVar
 
 from . import _errors
 from ._calls import NAMES
+from ._checks import kind_of
 from ._wsapeer import ffi, lib
 
 T = TypeVar("T")
@@ -33,10 +34,8 @@ watch: Optional[List[Seen]] = None
 def _milliseconds(timeout: Optional[float]) -> int:
     if timeout is None:
         return int(lib.WSAPEER_INFINITE)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(
-            f"timeout must be a number of seconds or None, not {type(timeout).__name__}"
-        )
+    if type(timeout) is not int and type(timeout) is not float:  # no bool, no lying subclass
+        raise TypeError(f"timeout must be a number of seconds or None, not {kind_of(timeout)}")
     if timeout != timeout:  # NaN compares unequal to itself
         raise ValueError("timeout must be a number of seconds or None, not NaN")
     if timeout < 0:

@@ -8,6 +8,7 @@ from typing import Any, List, Optional, Tuple, Union
 
 from . import _calls, _errors
 from ._address import PeerArg, normalize_peer
+from ._checks import exact_int
 from ._enums import SecurityInfoFlags, SecurityProtocol
 from ._overlapped import Operation, start
 from ._socket import SocketLike, check_peer_family, handle_of
@@ -187,10 +188,7 @@ class SecurityInfo:
 
 def check_access_mask(access_mask: object) -> None:
     """The rights asked for on the peer's tokens: a DWORD."""
-    if isinstance(access_mask, bool) or not isinstance(access_mask, int):
-        raise TypeError(f"access_mask must be an int, not {type(access_mask).__name__}")
-    if not 0 <= access_mask <= 0xFFFFFFFF:
-        raise ValueError(f"access_mask must be in 0..0xFFFFFFFF, got {access_mask}")
+    exact_int(access_mask, "access_mask", 0, 0xFFFFFFFF)
 
 
 def _query_args(

@@ -407,10 +407,11 @@ class ContractModel:
             The number of times the handle was closed.
 
         Raises:
-            TypeError: when ``handle`` is not an int (one below 0 or over 64 bits raises
-                ``OverflowError``).
-            ValueError: when the model never issued ``handle``, or has forgotten it.
+            TypeError: when ``handle`` is not an int (a bool included).
+            ValueError: when ``handle`` is outside 0..2**64 - 1, or the model never issued
+                it, or has forgotten it.
         """
+        _check_int(handle, "handle", 0, 2**64 - 1)
         closes = lib.wsapeer_model_token_closes(handle)
         if closes < 0:
             raise ValueError(f"{handle:#x} is not a token the contract model issued")

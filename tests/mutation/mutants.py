@@ -31,6 +31,7 @@ HELPERS = ("tests/test_helpers.py",)
 STRICT = ("tests/test_strict_model.py",)
 EXACT = ("tests/test_exact_values.py",)
 ATTACK = ("tests/test_attack_findings.py",)
+HOSTILE = ("tests/test_hostile_arguments.py",)
 
 MUTANTS = [
     # ---- secrets: every free path zeroes what may hold a password ----------------
@@ -344,6 +345,27 @@ MUTANTS = [
         "    check_peer_family(sock, normalized)\n",
         "",
         "impersonating a UDP peer of the other family reaches Windows", tests=ATTACK,
+    ),
+    # ---- the standing hostile-argument suite (issue 22) ----------------------------
+    Mutant(
+        "access-mask-takes-enum-members", "wsapeer/_query.py",
+        '    exact_int(access_mask, "access_mask", 0, 0xFFFFFFFF)',
+        "    if not 0 <= access_mask <= 0xFFFFFFFF:\n        raise ValueError('access_mask')",
+        "a query takes SecurityInfoFlags.SECURED, True or a lying int as its access mask",
+        tests=HOSTILE,
+    ),
+    Mutant(
+        "wait-timeout-takes-bool", "wsapeer/_overlapped.py",
+        "    if type(timeout) is not int and type(timeout) is not float:",
+        "    if not isinstance(timeout, (int, float)):",
+        "Operation.wait(True) waits a millisecond; a float subclass's comparisons lie",
+        tests=HOSTILE,
+    ),
+    Mutant(
+        "token-closes-unchecked", "wsapeer/testing.py",
+        '        _check_int(handle, "handle", 0, 2**64 - 1)\n',
+        "",
+        "ContractModel.token_closes hands a bool or an int subclass to C", tests=HOSTILE,
     ),
     # ---- layout: symmetric write+parse bugs, StringLen units ------------------------
     Mutant(
