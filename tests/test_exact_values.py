@@ -165,3 +165,24 @@ def test_nothing_reaches_the_model_from_a_lying_value():
         with pytest.raises(TypeError):
             wsapeer.set_socket_security(LyingInt(s.fileno(), 3))
         assert model.records == []
+
+
+@pytest.mark.parametrize("base", [PeerTargetName, SecuritySettings, IPsecSettings])
+@pytest.mark.parametrize("slot", ["_buffer", "_size", "_item", "_hash"])
+def test_a_subclass_cannot_redefine_what_c_receives(base, slot):
+    """A property answering another size would hand C a length its buffer lacks."""
+    with pytest.raises(TypeError, match=f"redefines {slot}"):
+        type("Liar", (base,), {slot: property(lambda self: 10**6)})
+
+
+def test_a_subclass_cannot_redefine_a_targets_family_or_peer():
+    for slot in ("_family", "_peer", "_protocol"):
+        with pytest.raises(TypeError, match=f"redefines {slot}"):
+            type("Liar", (PeerTargetName,), {slot: 0})
+
+
+def test_an_honest_subclass_still_works():
+    class Named(PeerTargetName):
+        __slots__ = ("note",)
+
+    assert bytes(Named("host/x")) == bytes(PeerTargetName("host/x"))

@@ -10,6 +10,21 @@ from ._wsapeer import ffi, lib
 class Immutable:
     __slots__ = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The slots hold what C receives (the buffer, its size, the prepared
+        # item, the peer's family): a subclass that redefined one (a property
+        # answering another size, say) would make wsapeer hand C a length its
+        # buffer does not have. Subclassing stays possible; redefining them not.
+        super().__init_subclass__(**kwargs)
+        for base in cls.__mro__[1:]:
+            if base.__module__.startswith("wsapeer."):
+                for name in getattr(base, "__slots__", ()):
+                    if name in cls.__dict__ and name != "__weakref__":
+                        raise TypeError(
+                            f"{cls.__name__} redefines {name}, which holds what wsapeer "
+                            f"hands to C for a {base.__name__}"
+                        )
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 

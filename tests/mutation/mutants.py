@@ -287,6 +287,13 @@ MUTANTS = [
         "        if type(sock) is bool:  # bool, or a subclass",
         "an int subclass handle whose comparisons lie passes the range checks", tests=EXACT,
     ),
+    Mutant(
+        "subclass-redefines-what-c-receives", "wsapeer/_immutable.py",
+        '                    if name in cls.__dict__ and name != "__weakref__":',
+        "                    if False:",
+        "a PeerTargetName subclass's _size property hands C a length its buffer lacks",
+        tests=EXACT,
+    ),
     # ---- the attack on the Python API (issue 22, items 7 to 16) ---------------------
     Mutant(
         "backlog-range-unchecked", "wsapeer/_helpers.py",
