@@ -4,8 +4,11 @@ security or correctness without crashing. Each must be killed by a suite.
 A change that adds a security-relevant check adds its mutant here. Each
 mutant replaces `before` (which must occur exactly once in `path`) with
 `after`; `suites` says what can reach it ("pytest" runs `tests` on a model
-build of the mutated tree, "wine" runs tests/windows/run on it), so each runs
-only what can kill it, stopping at the first failure.
+build of the mutated tree, "wine" runs tests/windows/run on it, "docs" runs
+the Sphinx doctest builder on it, which every mutant of docs/ or README.md
+runs whatever it names), so each runs only what can kill it, stopping at the
+first failure. Each suite also runs once on the unmutated tree first: a kill
+by a test that fails without the mutant is no kill.
 """
 
 from __future__ import annotations
@@ -798,5 +801,13 @@ MUTANTS = [
         "    if (1)\n        return 0;",
         "Windows: a routine-mode operation whose thread exited is leaked",
         suites=("wine",),
+    ),
+    # ---- docs: the examples run as doctests under the strict contract model ----------
+    Mutant(
+        "docs-client-name-without-security", "docs/client.rst",
+        "   wsapeer.set_socket_security(s)                           # 1. security\n",
+        "",
+        "the client page's example sets a peer name on a socket without security, which "
+        "Windows accepts and which protects nothing", suites=("docs",),
     ),
 ]  # fmt: skip
