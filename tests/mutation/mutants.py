@@ -32,6 +32,7 @@ FAITHFUL = ("tests/test_model_faithful.py",)
 FAST = ("tests/test_fast_paths.py",)
 HELPERS = ("tests/test_helpers.py",)
 STRICT = ("tests/test_strict_model.py",)
+DOCS = ("tests/test_docs.py",)
 
 MUTANTS = [
     # ---- secrets: every free path zeroes what may hold a password ----------------
@@ -809,5 +810,34 @@ MUTANTS = [
         "",
         "the client page's example sets a peer name on a socket without security, which "
         "Windows accepts and which protects nothing", suites=("docs",),
+    ),
+    Mutant(
+        "docs-index-closes-secured", "docs/index.rst",
+        "       if not info.secured:\n           conn.close()",
+        "       if info.secured:\n           conn.close()",
+        "the front page's server keeps serving a peer nobody authenticated (and drops the one "
+        "IPsec did)", tests=DOCS,
+    ),
+    Mutant(
+        "readme-closes-secured", "README.md",
+        "    if not info.secured:\n        conn.close()",
+        "    if info.secured:\n        conn.close()",
+        "the README's server keeps serving a peer nobody authenticated", tests=DOCS,
+    ),
+    Mutant(
+        "docs-server-impersonates-unsecured", "docs/server.rst",
+        "       if info.secured:\n           with wsapeer.impersonate_peer(conn):",
+        "       if not info.secured:\n           with wsapeer.impersonate_peer(conn):",
+        "the server page impersonates exactly the peers IPsec did not authenticate",
+        tests=DOCS,
+    ),
+    Mutant(
+        "docs-client-name-before-security", "docs/client.rst",
+        "   wsapeer.set_socket_security(s)                           # 1. security\n"
+        "   wsapeer.set_peer_target_name(s, \"host/server.example.com\")  # 2. the peer's name\n",
+        "   wsapeer.set_peer_target_name(s, \"host/server.example.com\")  # 2. the peer's name\n"
+        "   wsapeer.set_socket_security(s)                           # 1. security\n",
+        "the client page names the peer before the socket's security, the reverse of "
+        "Microsoft's order (strict mode accepts it: the socket ends up secured)", tests=DOCS,
     ),
 ]  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -122,15 +123,25 @@ def classify_wine(returncode: int, stdout: str, stderr: str) -> Outcome:
     return Outcome("error", "the Wine suite could not run:\n" + tail(stdout + stderr))
 
 
-def classify_docs(returncode: int, stdout: str, stderr: str) -> Outcome:
+def classify_docs(returncode: int, stdout: str, stderr: str, report: str = "") -> Outcome:
+    """sphinx-build's exit status 1 is a warning (-W) or a failed example: a
+    failure; any other, a build that could not run. report: the builder's
+    output.txt, which names the page of a failed example."""
     if returncode == 0:
         return Outcome("pass")
     output = stdout + stderr
-    if "No module named sphinx" in output:
-        return Outcome("error", "Sphinx is not installed (pip install -e '.[docs]')")
-    # -q leaves the warnings and the failing examples; the first says which.
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    return Outcome("fail", lines[0] if lines else f"sphinx-build exited {returncode}")
+    if returncode != 1 or "No module named sphinx" in output:
+        return Outcome("error", f"sphinx-build could not run (exit {returncode}):\n" + tail(output))
+    pages = re.findall(r"^Document: (\S+)\n-+\n\*{10}", report, re.M)
+    lines = [line.strip() for line in output.splitlines() if line.strip().strip("*")]
+    where = next((line for line in lines if line.startswith("File ")), "")
+    raised = [line for line in lines if re.match(r"[\w.]+(Error|Violation|Exception)\b", line)]
+    rules = [line for line in lines if re.match(r"- [a-z]+(-[a-z]+)+: socket", line)]
+    found = [line[:160] for line in (where, *raised[-1:], *rules[:1]) if line]
+    if not found:
+        found = [line for line in lines if "WARNING" in line or "ERROR" in line][:1] or lines[:1]
+    page = f"docs/{pages[0]}.rst: " if pages else ""
+    return Outcome("fail", page + "; ".join(found) if found else f"{page}exit 1")
 
 
 def judge(outcomes: Iterable[Tuple[Selection, Outcome]]) -> Tuple[bool, str]:
@@ -267,12 +278,15 @@ def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
                 cwd=tree, env=env, capture_output=True, text=True, timeout=WINE_TIMEOUT,
             )  # fmt: skip
             return classify_wine(result.returncode, result.stdout, result.stderr)
+        out = tree / "_docs_doctest"
         result = subprocess.run(
             [sys.executable, "-m", "sphinx", "-q", "-W", "--keep-going", "-n", "-b", "doctest",
-             "docs", str(tree / "_docs_doctest")],
+             "docs", str(out)],
             cwd=tree, env=env, capture_output=True, text=True, timeout=DOCS_TIMEOUT,
         )  # fmt: skip
-        return classify_docs(result.returncode, result.stdout, result.stderr)
+        report = out / "output.txt"
+        text = report.read_text(encoding="utf-8") if report.is_file() else ""
+        return classify_docs(result.returncode, result.stdout, result.stderr, text)
     except subprocess.TimeoutExpired as exc:
         return Outcome("error", f"{describe(selection)} timed out after {exc.timeout} s")
 
