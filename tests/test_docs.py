@@ -132,7 +132,10 @@ UNDER_MODEL = {
     if ".. include:: _under_model.rst" in page
 }
 UNDER_MODEL.update(
-    (f"README.md block {i}", ("", [Example(0, block, None, False)]))
+    (
+        f"README.md block {i}",
+        ("", [Example(README[: README.index(block)].count("\n") + 1, block, None, False)]),
+    )
     for i, block in enumerate(BLOCKS)
     if "contract_model(" not in block
 )
@@ -203,18 +206,14 @@ def check_order(where: str, records: List[ModelRecord]) -> None:
     secured, so the docs' own order is checked here.)"""
     secured: dict = {}
     for r in records:
-        key = r.ident or r.handle
         if r.function == "WSASetSocketSecurity":
-            secured.setdefault(key, r.sequence)
-        elif r.function == "WSASetSocketPeerTargetName":
-            security = [
-                s.sequence
-                for s in records
-                if (s.ident or s.handle) == key and s.function == "WSASetSocketSecurity"
-            ]
-            assert not security or min(security) < r.sequence, (
+            secured.setdefault(r.ident or r.handle, r.sequence)
+    for r in records:
+        security = secured.get(r.ident or r.handle)
+        if r.function == "WSASetSocketPeerTargetName" and security is not None:
+            assert security < r.sequence, (
                 f"{where}: socket {r.handle} named (#{r.sequence}) before its security "
-                f"(#{min(security)})"
+                f"(#{security})"
             )
 
 
