@@ -4,8 +4,11 @@ security or correctness without crashing. Each must be killed by a suite.
 A change that adds a security-relevant check adds its mutant here. Each
 mutant replaces `before` (which must occur exactly once in `path`) with
 `after`; `suites` says what can reach it ("pytest" runs `tests` on a model
-build of the mutated tree, "wine" runs tests/windows/run on it), so each runs
-only what can kill it, stopping at the first failure.
+build of the mutated tree, "wine" runs tests/windows/run on it, "docs" runs
+the Sphinx doctest builder on it, which every mutant of docs/ or README.md
+runs whatever it names), so each runs only what can kill it, stopping at the
+first failure. Each suite also runs once on the unmutated tree first: a kill
+by a test that fails without the mutant is no kill.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ STRICT = ("tests/test_strict_model.py",)
 EXACT = ("tests/test_exact_values.py",)
 ATTACK = ("tests/test_attack_findings.py",)
 HOSTILE = ("tests/test_hostile_arguments.py",)
+DOCS = ("tests/test_docs.py",)
 
 MUTANTS = [
     # ---- secrets: every free path zeroes what may hold a password ----------------
@@ -938,5 +942,42 @@ MUTANTS = [
         "    if (1)\n        return 0;",
         "Windows: a routine-mode operation whose thread exited is leaked",
         suites=("wine",),
+    ),
+    # ---- docs: the examples run as doctests under the strict contract model ----------
+    Mutant(
+        "docs-client-name-without-security", "docs/client.rst",
+        "   wsapeer.set_socket_security(s)                           # 1. security\n",
+        "",
+        "the client page's example sets a peer name on a socket without security, which "
+        "Windows accepts and which protects nothing", suites=("docs",),
+    ),
+    Mutant(
+        "docs-index-closes-secured", "docs/index.rst",
+        "       if not info.secured:\n           conn.close()",
+        "       if info.secured:\n           conn.close()",
+        "the front page's server keeps serving a peer nobody authenticated (and drops the one "
+        "IPsec did)", tests=DOCS,
+    ),
+    Mutant(
+        "readme-closes-secured", "README.md",
+        "    if not info.secured:\n        conn.close()",
+        "    if info.secured:\n        conn.close()",
+        "the README's server keeps serving a peer nobody authenticated", tests=DOCS,
+    ),
+    Mutant(
+        "docs-server-impersonates-unsecured", "docs/server.rst",
+        "       if info.secured:\n           with wsapeer.impersonate_peer(conn):",
+        "       if not info.secured:\n           with wsapeer.impersonate_peer(conn):",
+        "the server page impersonates exactly the peers IPsec did not authenticate",
+        tests=DOCS,
+    ),
+    Mutant(
+        "docs-client-name-before-security", "docs/client.rst",
+        "   wsapeer.set_socket_security(s)                           # 1. security\n"
+        "   wsapeer.set_peer_target_name(s, \"host/server.example.com\")  # 2. the peer's name\n",
+        "   wsapeer.set_peer_target_name(s, \"host/server.example.com\")  # 2. the peer's name\n"
+        "   wsapeer.set_socket_security(s)                           # 1. security\n",
+        "the client page names the peer before the socket's security, the reverse of "
+        "Microsoft's order (strict mode accepts it: the socket ends up secured)", tests=DOCS,
     ),
 ]  # fmt: skip

@@ -2,6 +2,12 @@
 touches, runs the suites that can reach it (stopping at the first failure),
 and reports whether it was killed.
 
+A failure counts as a kill only if the same run passes on the unmutated tree:
+before any mutant, each suite and test selection the chosen mutants use runs
+once on the unmutated tree (the baseline). If one fails there (a flaky or a
+broken test), the runner says so, fails, and counts no kill at all: a test
+that fails anyway proves nothing about a mutant.
+
 A mutant that no longer applies (its text is gone or ambiguous) or that does
 not build fails too: the list must stay true to the code.
 """
@@ -11,23 +17,196 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 
-import build_variant  # noqa: E402
 from mutants import MUTANTS, Mutant  # noqa: E402
 
 PYTEST_TIMEOUT = 300
 WINE_TIMEOUT = 600
+DOCS_TIMEOUT = 300
+
+#: What a suite kind runs on a tree: "pytest" its mutant's `tests` on a model
+#: build, "wine" tests/windows/run in quick mode, "docs" Sphinx's doctest
+#: builder (every testcode block of docs/, under the strict model).
+KINDS = ("pytest", "wine", "docs")
+
+
+class Outcome(NamedTuple):
+    """One suite's run on one tree: status "pass", "fail" (a test failed:
+    detail names it) or "error" (the suite could not run: detail says why)."""
+
+    status: str
+    detail: str = ""
+
+
+#: A suite run as a baseline knows it: its kind and, for pytest, the tests.
+Selection = Tuple[str, Tuple[str, ...]]
+
+
+def tail(text: str, lines: int = 12) -> str:
+    return "\n".join("     " + line for line in text.strip().splitlines()[-lines:])
+
+
+# ---- the decisions (pure: tests/test_mutation_runner.py checks them) ----------
+
+
+def touches_docs(mutant: Mutant) -> bool:
+    """Whether the mutant edits what Sphinx builds: docs/*.rst, docs/conf.py, the README."""
+    return any(
+        name.startswith("docs/") or name == "README.md"
+        for name in (mutant.path, *(edit[0] for edit in mutant.also))
+    )
+
+
+def suites_of(mutant: Mutant) -> Tuple[str, ...]:
+    """The suites that run for the mutant, in order: its own, then the doctest
+    build for a mutant of the docs (the examples are the docs' tests)."""
+    unknown = set(mutant.suites) - set(KINDS)
+    if unknown:
+        raise ValueError(f"{mutant.key}: unknown suites {sorted(unknown)}")
+    if touches_docs(mutant) and "docs" not in mutant.suites:
+        return (*mutant.suites, "docs")
+    return tuple(mutant.suites)
+
+
+def selections_of(mutant: Mutant) -> List[Selection]:
+    return [(kind, tuple(mutant.tests) if kind == "pytest" else ()) for kind in suites_of(mutant)]
+
+
+def baseline_selections(mutants: Iterable[Mutant]) -> List[Selection]:
+    """Every distinct suite run the mutants need, in first-use order: what the
+    unmutated tree must pass before any failure can count as a kill."""
+    seen: Dict[Selection, None] = {}
+    for mutant in mutants:
+        for selection in selections_of(mutant):
+            seen.setdefault(selection, None)
+    return list(seen)
+
+
+def describe(selection: Selection) -> str:
+    kind, tests = selection
+    if kind == "pytest":
+        return "pytest " + " ".join(tests)
+    if kind == "wine":
+        return "the Wine suite (quick)"
+    return "the Sphinx doctest build of docs/"
+
+
+def classify_pytest(returncode: int, stdout: str, stderr: str) -> Outcome:
+    if returncode == 0:
+        return Outcome("pass")
+    if returncode == 1:
+        failed = [line for line in stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        return Outcome("fail", failed[0].split(" ", 1)[1] if failed else "a failure")
+    return Outcome("error", f"pytest could not run (exit {returncode}):\n" + tail(stdout + stderr))
+
+
+def classify_wine(returncode: int, stdout: str, stderr: str) -> Outcome:
+    fails = [line for line in stdout.splitlines() if line.startswith(("FAIL", "     FAIL"))]
+    if any(line.startswith("FAIL build") or "-Werror" in line for line in fails):
+        return Outcome("error", "does not build for Windows:\n" + tail(stdout))
+    if returncode == 0:
+        return Outcome("pass")
+    if fails:
+        return Outcome("fail", fails[0].strip())
+    return Outcome("error", "the Wine suite could not run:\n" + tail(stdout + stderr))
+
+
+def classify_docs(returncode: int, stdout: str, stderr: str, report: str = "") -> Outcome:
+    """sphinx-build's exit status 1 is a warning (-W) or a failed example: a
+    failure; any other, a build that could not run. report: the builder's
+    output.txt, which names the page of a failed example."""
+    if returncode == 0:
+        return Outcome("pass")
+    output = stdout + stderr
+    if returncode != 1 or "No module named sphinx" in output:
+        return Outcome("error", f"sphinx-build could not run (exit {returncode}):\n" + tail(output))
+    pages = re.findall(r"^Document: (\S+)\n-+\n\*{10}", report, re.M)
+    lines = [line.strip() for line in output.splitlines() if line.strip().strip("*")]
+    where = next((line for line in lines if line.startswith("File ")), "")
+    raised = [line for line in lines if re.match(r"[\w.]+(Error|Violation|Exception)\b", line)]
+    rules = [line for line in lines if re.match(r"- [a-z]+(-[a-z]+)+: socket", line)]
+    found = [line[:160] for line in (where, *raised[-1:], *rules[:1]) if line]
+    if not found:
+        found = [line for line in lines if "WARNING" in line or "ERROR" in line][:1] or lines[:1]
+    page = f"docs/{pages[0]}.rst: " if pages else ""
+    return Outcome("fail", page + "; ".join(found) if found else f"{page}exit 1")
+
+
+def judge(outcomes: Iterable[Tuple[Selection, Outcome]]) -> Tuple[bool, str]:
+    """(killed, what happened) from a mutant's suite runs, consumed in order
+    and only up to the first that fails: the rest need not run."""
+    for selection, outcome in outcomes:
+        if outcome.status == "fail":
+            return True, f"killed by {describe(selection)}: {outcome.detail}"
+        if outcome.status == "error":
+            return False, outcome.detail
+    return False, ""
+
+
+def baseline_failures(results: Dict[Selection, Outcome]) -> List[str]:
+    """One line per baseline that did not pass: the runner's own failure."""
+    return [
+        f"FAIL baseline: {describe(selection)} "
+        + (
+            f"fails on the unmutated tree (flaky or failing, so it kills nothing): {outcome.detail}"
+            if outcome.status == "fail"
+            else f"cannot run on the unmutated tree: {outcome.detail}"
+        )
+        for selection, outcome in results.items()
+        if outcome.status != "pass"
+    ]
+
+
+def run_all(
+    chosen: List[Mutant],
+    baseline: Callable[[Selection], Outcome],
+    mutant: Callable[[Mutant], Tuple[bool, str]],
+    jobs: int,
+    out: Callable[[str], None],
+) -> int:
+    """Runs the baselines, then (only if all passed) the mutants; prints a line
+    per failure or mutant, then "N passed, N failed" (a killed mutant is a
+    pass). Returns the exit status."""
+    started = time.monotonic()
+    selections = baseline_selections(chosen)
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        results = dict(zip(selections, pool.map(baseline, selections)))
+        broken = baseline_failures(results)
+        if broken:
+            for line in broken:
+                out(line)
+            out(f"mutation suite: the baseline failed, so none of the {len(chosen)} mutants ran")
+            out(f"0 passed, {len(chosen)} failed")
+            return 1
+        passed = failed = 0
+        futures = {pool.submit(mutant, m): m for m in chosen}
+        for future in concurrent.futures.as_completed(futures):
+            m = futures[future]
+            killed, what = future.result()
+            out(f"{'ok  ' if killed else 'FAIL'} {m.key}: {what or 'SURVIVED: ' + m.why}")
+            passed += killed
+            failed += not killed
+    out(
+        f"mutation suite: {len(chosen)} mutants in {time.monotonic() - started:.0f} s "
+        f"(baseline: {len(selections)} suite runs passed)"
+    )
+    out(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+# ---- the real runs --------------------------------------------------------------
 
 
 def tracked_files() -> List[str]:
@@ -57,71 +236,102 @@ def apply(mutant: Mutant, tree: pathlib.Path) -> str:
     return ""
 
 
-def tail(text: str, lines: int = 12) -> str:
-    return "\n".join("     " + line for line in text.strip().splitlines()[-lines:])
+def install_module(tree: pathlib.Path, module: pathlib.Path, compiled: bool) -> str:
+    """Puts the model build into tree/wsapeer: the unmutated one, or for a
+    mutant of the C a build of the tree itself. Returns "" or why it failed."""
+    if compiled:
+        tool = tree / "tools" / "build_variant.py"
+        build = subprocess.run(
+            [sys.executable, str(tool), "model", str(tree / "_build")],
+            capture_output=True,
+            text=True,
+        )
+        if build.returncode:
+            return "does not build:\n" + tail(build.stderr + build.stdout)
+        [module] = [
+            p
+            for p in (tree / "_build" / "wsapeer").iterdir()
+            if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
+        ]
+    shutil.copy2(module, tree / "wsapeer" / module.name)
+    return ""
+
+
+def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
+    """One suite on a prepared tree (its model build in tree/wsapeer)."""
+    kind, tests = selection
+    env = dict(os.environ, PYTHONPATH=str(tree), PYTHONDONTWRITEBYTECODE="1")
+    env.pop("WSAPEER_FWPUCLNT", None)
+    try:
+        if kind == "pytest":
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                 "-p", "no:warnings", "--tb=no", "-rfE", *tests],
+                cwd=tree, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT,
+            )  # fmt: skip
+            return classify_pytest(result.returncode, result.stdout, result.stderr)
+        if kind == "wine":
+            env = dict(os.environ, WSAPEER_WINE_QUICK="1")
+            env.pop("WSAPEER_FWPUCLNT", None)
+            result = subprocess.run(
+                ["bash", str(tree / "tests" / "windows" / "run")],
+                cwd=tree, env=env, capture_output=True, text=True, timeout=WINE_TIMEOUT,
+            )  # fmt: skip
+            return classify_wine(result.returncode, result.stdout, result.stderr)
+        out = tree / "_docs_doctest"
+        result = subprocess.run(
+            [sys.executable, "-m", "sphinx", "-q", "-W", "--keep-going", "-n", "-b", "doctest",
+             "docs", str(out)],
+            cwd=tree, env=env, capture_output=True, text=True, timeout=DOCS_TIMEOUT,
+        )  # fmt: skip
+        report = out / "output.txt"
+        text = report.read_text(encoding="utf-8") if report.is_file() else ""
+        return classify_docs(result.returncode, result.stdout, result.stderr, text)
+    except subprocess.TimeoutExpired as exc:
+        return Outcome("error", f"{describe(selection)} timed out after {exc.timeout} s")
+
+
+def needs_module(kinds: Iterable[str]) -> bool:
+    return any(kind in ("pytest", "docs") for kind in kinds)
+
+
+def run_baseline(
+    selection: Selection, files: List[str], module: pathlib.Path, work: pathlib.Path
+) -> Outcome:
+    """The selection on a fresh copy of the unmutated tree (its own, so that
+    baselines running side by side share nothing)."""
+    tree = pathlib.Path(tempfile.mkdtemp(prefix="baseline-", dir=work))
+    try:
+        copy_tree(files, tree)
+        if needs_module([selection[0]]):
+            install_module(tree, module, compiled=False)
+        return run_suite(selection, tree)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 def run_mutant(
     mutant: Mutant, files: List[str], module: pathlib.Path, work: pathlib.Path
 ) -> Tuple[bool, str]:
-    """(killed, what happened)."""
+    """(killed, what happened; "" if it survived)."""
     tree = work / mutant.key
-    copy_tree(files, tree)
-    problem = apply(mutant, tree)
-    if problem:
-        return False, f"does not apply: {problem}"
-    compiled = any(
-        name.endswith((".c", ".h")) for name in (mutant.path, *(edit[0] for edit in mutant.also))
-    )
-    if "pytest" in mutant.suites:
-        if compiled:
-            tool = tree / "tools" / "build_variant.py"
-            build = subprocess.run(
-                [sys.executable, str(tool), "model", str(tree / "_build")],
-                capture_output=True,
-                text=True,
-            )
-            if build.returncode:
-                return False, "does not build:\n" + tail(build.stderr + build.stdout)
-            [built] = [
-                p
-                for p in (tree / "_build" / "wsapeer").iterdir()
-                if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
-            ]
-            shutil.copy2(built, tree / "wsapeer" / built.name)
-        else:
-            shutil.copy2(module, tree / "wsapeer" / module.name)
-        env = dict(os.environ, PYTHONPATH=str(tree), PYTHONDONTWRITEBYTECODE="1")
-        env.pop("WSAPEER_FWPUCLNT", None)
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-             "-p", "no:warnings", "--tb=no", *mutant.tests],
-            cwd=tree, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT,
-        )  # fmt: skip
-        if result.returncode == 1:
-            failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
-            return True, "killed by pytest: " + (failed[0][7:] if failed else "a failure")
-        if result.returncode != 0:
-            return False, f"pytest could not run (exit {result.returncode}):\n" + tail(
-                result.stdout + result.stderr
-            )
-    if "wine" in mutant.suites:
-        env = dict(os.environ, WSAPEER_WINE_QUICK="1")
-        env.pop("WSAPEER_FWPUCLNT", None)
-        result = subprocess.run(
-            ["bash", str(tree / "tests" / "windows" / "run")],
-            cwd=tree, env=env, capture_output=True, text=True, timeout=WINE_TIMEOUT,
-        )  # fmt: skip
-        fails = [
-            line for line in result.stdout.splitlines() if line.startswith(("FAIL", "     FAIL"))
-        ]
-        if any(line.startswith("FAIL build") or "-Werror" in line for line in fails):
-            return False, "does not build for Windows:\n" + tail(result.stdout)
-        if result.returncode != 0 and fails:
-            return True, "killed by the Wine suite: " + fails[0].strip()
-        if result.returncode != 0:
-            return False, "the Wine suite could not run:\n" + tail(result.stdout + result.stderr)
-    return False, "SURVIVED: " + mutant.why
+    try:
+        copy_tree(files, tree)
+        problem = apply(mutant, tree)
+        if problem:
+            return False, f"does not apply: {problem}"
+        edited = (mutant.path, *(edit[0] for edit in mutant.also))
+        compiled = any(name.endswith((".c", ".h")) for name in edited)
+        if needs_module(suites_of(mutant)):
+            problem = install_module(tree, module, compiled)
+            if problem:
+                return False, problem
+        runs: Iterator[Tuple[Selection, Outcome]] = (
+            (selection, run_suite(selection, tree)) for selection in selections_of(mutant)
+        )
+        return judge(runs)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 def main(argv: List[str]) -> int:
@@ -134,36 +344,32 @@ def main(argv: List[str]) -> int:
     if len(keys) != len(set(keys)):
         print("duplicate mutant keys")
         return 2
-    started = time.monotonic()
+    for m in chosen:
+        suites_of(m)  # an unknown suite kind is the list's error, before any build
+    import build_variant
+
     files = tracked_files()
-    passed = failed = 0
+    module: Optional[pathlib.Path] = None
     with tempfile.TemporaryDirectory(prefix="wsapeer-mutants-") as scratch:
         work = pathlib.Path(scratch)
-        # One build of the unmutated extension serves every Python-only mutant.
-        baseline = work / "_baseline"
-        copy_tree(files, baseline)
-        package = build_variant.build("model", baseline / "_build")
+        # One build of the unmutated extension serves the baselines and every
+        # mutant that does not touch the C.
+        clean = work / "_baseline"
+        copy_tree(files, clean)
+        package = build_variant.build("model", clean / "_build")
         [module] = [
             p
             for p in package.iterdir()
             if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
         ]
         jobs = max(1, min(2, os.cpu_count() or 1))
-        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-            futures = {pool.submit(run_mutant, m, files, module, work): m for m in chosen}
-            for future in concurrent.futures.as_completed(futures):
-                mutant = futures[future]
-                try:
-                    killed, what = future.result()
-                except subprocess.TimeoutExpired as exc:
-                    killed, what = False, f"timed out after {exc.timeout} s"
-                shutil.rmtree(work / mutant.key, ignore_errors=True)
-                print(f"{'ok  ' if killed else 'FAIL'} {mutant.key}: {what}", flush=True)
-                passed += killed
-                failed += not killed
-    print(f"mutation suite: {len(chosen)} mutants in {time.monotonic() - started:.0f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+        return run_all(
+            chosen,
+            lambda selection: run_baseline(selection, files, module, work),
+            lambda mutant: run_mutant(mutant, files, module, work),
+            jobs,
+            lambda line: print(line, flush=True),
+        )
 
 
 if __name__ == "__main__":
