@@ -4,6 +4,7 @@ import os
 import socket
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import sdk_layout as sdk
@@ -241,3 +242,31 @@ def test_a_peer_of_the_other_family_python_refuses_what_the_model_accepts():
             wsapeer.set_peer_target_name(u, "host/x", ("2001:db8::1", 5))
         wsapeer.set_peer_target_name(u.fileno(), "host/x", ("2001:db8::1", 5))
         assert model.calls(u) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
+
+
+UDP_WITHOUT_A_PEER = {"no template": (0, False), "access mask": (0x8, False), "ipsec2": (0, True)}
+
+
+@pytest.mark.parametrize("what", list(UDP_WITHOUT_A_PEER))
+def test_udp_query_without_a_peer_answers_what_the_docs_promise(what):
+    """WSAQuerySocketSecurity's page: a socket that is not TCP needs a template
+    (WSAEMSGSIZE row: SecurityQueryTemplateLen below the template's size), and
+    its PeerAddress "must specify an address family of AF_INET or AF_INET6"
+    (WSAEAFNOSUPPORT row). wsapeer sends no template only when nothing but the
+    default information is asked for; with an access mask or ipsec2 it sends
+    one whose peer has family 0. The docstring and docs/testing.rst promise
+    exactly these codes, and name the observation that settles it."""
+    access_mask, ipsec2 = UDP_WITHOUT_A_PEER[what]
+    expected = 10040 if what == "no template" else 10047
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        model.pretend_peer(tokens=True)
+        wsapeer.set_socket_security(u)
+        assert winerror(lambda: wsapeer.query_socket_security(u, None, access_mask, ipsec2)) == (
+            expected
+        )
+        assert model.open_tokens() == 0
+    doc = " ".join(wsapeer.query_socket_security.__doc__.split())
+    assert "WSAEMSGSIZE (10040): a socket that is not TCP was queried without a peer" in doc
+    assert "WSAEAFNOSUPPORT (10047): the same with a template" in doc
+    rst = " ".join((Path(__file__).parent.parent / "docs" / "testing.rst").read_text().split())
+    assert "``test_udp_query_without_a_peer``" in rst

@@ -264,7 +264,10 @@ def query_socket_security(
             refuses; ``peer`` is of the other address family than ``sock`` (checked when
             ``sock`` is a :class:`socket.socket`).
         wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
-            WSAEMSGSIZE (10040): a socket that is not TCP was queried without a peer;
+            WSAEMSGSIZE (10040): a socket that is not TCP was queried without a peer
+            (and so without a query template: ``access_mask`` 0, ``ipsec2`` ``False``);
+            WSAEAFNOSUPPORT (10047): the same with a template (a nonzero ``access_mask``
+            or ``ipsec2=True``), whose peer address then has no family;
             WSAEINVAL (10022): the socket is not AF_INET/AF_INET6 with
             SOCK_STREAM/SOCK_DGRAM; WSAENOTSOCK (10038): the handle is not a socket.
         wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows

@@ -1667,6 +1667,11 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         protocol = get_le32(t + QT(SecurityProtocol));
         if (protocol > WSAPEER_PROTOCOL_IPSEC2)
             return WSAPEER_WSAEINVAL;
+        /* Source: the page: for a socket that is not TCP, PeerAddress "must
+         * specify an address family of AF_INET or AF_INET6"; the code for a
+         * template that names no peer (family 0: wsapeer's peer=None with an
+         * access mask or ipsec2) is assumed from its WSAEAFNOSUPPORT row.
+         * Observation: test_udp_query_without_a_peer "status per template". */
         if (!facts.stream) {
             uint32_t family = get_le16(t + QT(PeerAddress));
             if (family != WP_AF_INET && family != WP_AF_INET6)

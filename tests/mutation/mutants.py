@@ -447,6 +447,15 @@ MUTANTS = [
         "    if (0)",
         "the model accepts a UDP target name with no peer",
     ),
+    Mutant(
+        "model-udp-query-no-peer-accepted", "src/model/model.c",
+        "            if (family != WP_AF_INET && family != WP_AF_INET6)\n"
+        "                return WSAPEER_WSAEAFNOSUPPORT;",
+        "            if (0)\n                return WSAPEER_WSAEAFNOSUPPORT;",
+        "the model answers a UDP query whose template names no peer (an access mask or "
+        "ipsec2 with peer=None) instead of refusing it",
+        tests=("tests/test_contract_model.py",),
+    ),
     # ---- impersonation ----------------------------------------------------------------
     Mutant(
         "impersonation-not-reverted", "wsapeer/_impersonation.py",
