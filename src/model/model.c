@@ -1632,6 +1632,7 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
     return accept_call(sock, overlapped, completion_routine, 0);
 }
 
+#define CONNECTION_SECURED 0x1u /* mstcpip.h's SOCKET_INFO_CONNECTION_SECURED */
 #define QT(field) offsetof(wp_query_template_ipsec2, field)
 #define QI(field) offsetof(wp_query_info_ipsec2, field)
 
@@ -1644,7 +1645,7 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     socket_facts facts;
     sock_state *state;
     record *r;
-    uint32_t protocol = 0, access_mask = 0;
+    uint32_t protocol = 0, access_mask = 0, flags;
     int ipsec2 = 0, is_secured;
     size_t need;
     int err = check_socket(sock, &facts);
@@ -1700,25 +1701,34 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     if (r == NULL)
         return out_of_memory();
     is_secured = secured(state);
-    memset(out, 0, need);
-    put_le32(out + QI(SecurityProtocol), protocol);
     /* The model negotiates nothing: a socket it never secured is in the
      * clear, whatever pretend_peer() says. */
-    put_le32(out + QI(Flags), is_secured ? peer.flags : 0);
+    flags = is_secured ? peer.flags : 0;
+    memset(out, 0, need);
+    put_le32(out + QI(SecurityProtocol), protocol);
+    put_le32(out + QI(Flags), flags);
     /* Source: the page: token handles are returned when the template asks
-     * with a PeerTokenAccessMask, and only for a secured connection. */
-    if (is_secured && peer.issue_tokens && access_mask != 0) {
+     * with a PeerTokenAccessMask; SOCKET_SECURITY_QUERY_INFO: without
+     * SOCKET_INFO_CONNECTION_SECURED "the traffic is flowing in the clear",
+     * so there is no authenticated peer to hand tokens of, nor an SA
+     * (assumed: no page says what those fields hold then; zero never reads
+     * as a peer). Decided by the flags reported, not by the socket alone: a
+     * pretended peer without SECURED is a negotiation that secured nothing. */
+    if ((flags & CONNECTION_SECURED) && peer.issue_tokens && access_mask != 0) {
         uint64_t app = issue_token(sock, r->head.sequence);
         uint64_t machine = issue_token(sock, r->head.sequence);
         put_le64(out + QI(PeerApplicationAccessTokenHandle), app);
         put_le64(out + QI(PeerMachineAccessTokenHandle), machine);
     }
-    if (ipsec2 && is_secured) {
+    if (ipsec2 && (flags & CONNECTION_SECURED)) {
         put_le64(out + QI(MmSaId), peer.mm_sa_id);
         put_le64(out + QI(QmSaId), peer.qm_sa_id);
-        put_le32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
         memcpy(out + QI(SaLookupContext), peer.context, sizeof peer.context);
     }
+    /* Why a negotiation failed may be told on a socket that asked for
+     * security; one never secured negotiated nothing. */
+    if (ipsec2 && is_secured)
+        put_le32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
     *info_len = (uint32_t)need;
     return accept_call(sock, overlapped, completion_routine, need);
 }

@@ -205,9 +205,24 @@ MUTANTS = [
     ),
     Mutant(
         "model-secured-unsecured", "src/model/model.c",
-        "    put_le32(out + QI(Flags), is_secured ? peer.flags : 0);",
-        "    put_le32(out + QI(Flags), peer.flags);",
+        "    flags = is_secured ? peer.flags : 0;",
+        "    flags = peer.flags;",
         "the model reports a socket it never secured as secured",
+    ),
+    Mutant(
+        "model-tokens-unsecured", "src/model/model.c",
+        "    if ((flags & CONNECTION_SECURED) && peer.issue_tokens && access_mask != 0) {",
+        "    if (peer.issue_tokens && access_mask != 0) {",
+        "the model hands out peer tokens for a connection it reports unsecured",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
+        "model-sa-fields-unsecured", "src/model/model.c",
+        "    if (ipsec2 && (flags & CONNECTION_SECURED)) {",
+        "    if (ipsec2 && is_secured) {",
+        "the model reports IPSEC2 SA ids and lookup context for a connection it reports "
+        "unsecured",
+        tests=("tests/test_query_info.py",),
     ),
     # ---- families, handles, types ---------------------------------------------------
     Mutant(
