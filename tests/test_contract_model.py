@@ -270,3 +270,63 @@ def test_udp_query_without_a_peer_answers_what_the_docs_promise(what):
     assert "WSAEAFNOSUPPORT (10047): the same with a template" in doc
     rst = " ".join((Path(__file__).parent.parent / "docs" / "testing.rst").read_text().split())
     assert "``test_udp_query_without_a_peer``" in rst
+
+
+def _settings_cases():
+    """(what, bytes, the code the model answers): SOCKET_SECURITY_SETTINGS(_IPSEC)
+    built from the SDK layout (tests/sdk_layout.py), not by wsapeer's marshaller,
+    then spoiled one field at a time."""
+    import struct
+
+    def put(raw, offset, value):
+        return raw[:offset] + struct.pack("<I", value) + raw[offset + 4 :]
+
+    default = sdk.build_security_settings(sdk.Settings(0, 0x2))
+    ipsec = sdk.build_security_settings(
+        sdk.Settings(1, 0x1, 0x1, user_name="user", domain_name="dom", password="secret")
+    )
+    user, domain, password = (
+        int.from_bytes(ipsec[o : o + 4], "little")
+        for o in (sdk.IPSEC_USER_LEN, sdk.IPSEC_DOMAIN_LEN, sdk.IPSEC_PASSWORD_LEN)
+    )
+    assert len(ipsec) == sdk.IPSEC_SIZE + user + domain + password  # the SDK's own size
+    return [
+        ("DEFAULT, unknown SecurityFlags bit", put(default, sdk.SETTINGS_FLAGS, 0x4), 10022),
+        ("DEFAULT with 80 bytes more", default + bytes(80), 10022),
+        ("DEFAULT with an IPsec body", put(ipsec, sdk.SETTINGS_PROTOCOL, 0), 10022),
+        ("IPSEC, unknown SecurityFlags bit", put(ipsec, sdk.SETTINGS_FLAGS, 0x8), 10022),
+        ("IPSEC, unknown IpsecFlags bit", put(ipsec, sdk.IPSEC_FLAGS, 0x10), 10022),
+        # One byte more in the buffer: only the odd length is wrong.
+        ("IPSEC, odd UserNameStringLen", put(ipsec, sdk.IPSEC_USER_LEN, user + 1) + b"\0",
+         10022),
+        ("IPSEC, odd DomainNameStringLen", put(ipsec, sdk.IPSEC_DOMAIN_LEN, domain + 1) + b"\0",
+         10022),
+        ("IPSEC, odd PasswordStringLen",
+         put(ipsec, sdk.IPSEC_PASSWORD_LEN, password + 1) + b"\0", 10022),
+        ("IPSEC, password counted in units", put(ipsec, sdk.IPSEC_PASSWORD_LEN, password // 2),
+         10022),
+        ("IPSEC, strings past the buffer", put(ipsec, sdk.IPSEC_PASSWORD_LEN, password + 6),
+         10040),
+        ("IPSEC, 2 bytes more than its strings", ipsec + bytes(2), 10022),
+        ("IPSEC, Reserved set", ipsec[:44] + b"\x01" + ipsec[45:], 10022),
+        ("IPSEC, Reserved2 set", ipsec[:64] + b"\x01" + ipsec[65:], 10022),
+        ("IPSEC in DEFAULT's 8 bytes", ipsec[: sdk.SETTINGS_SIZE], 10040),
+        ("DEFAULT", default, 0),
+        ("IPSEC", ipsec, 0),
+        ("IPSEC2", put(ipsec, sdk.SETTINGS_PROTOCOL, 2), 0),
+    ]  # fmt: skip
+
+
+SETTINGS_CASES = _settings_cases()
+
+
+@pytest.mark.parametrize("what, raw, code", SETTINGS_CASES, ids=[c[0] for c in SETTINGS_CASES])
+def test_model_validates_settings_as_strictly_as_target_names(what, raw, code):
+    """Unknown flag bits, odd string lengths (bytes of UTF-16), strings past the
+    buffer, reserved fields set and a size other than the protocol's structure
+    (and its strings) are refused, and leave no record."""
+    from wsapeer._wsapeer import lib
+
+    with contract_model() as model, socket.socket() as s:
+        assert lib.wsapeer_set_socket_security(s.fileno(), raw, len(raw)) == code, what
+        assert [r.data for r in model.records] == ([raw] if code == 0 else [])

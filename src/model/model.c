@@ -1528,22 +1528,45 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
         if (len < sizeof(wp_security_settings))
             return WSAPEER_WSAEMSGSIZE;
         protocol = get_le32(p + offsetof(wp_security_settings, SecurityProtocol));
+        /* Source: SOCKET_SECURITY_SETTINGS' page defines SecurityFlags 0x1
+         * and 0x2 only; another bit is an invalid parameter (assumed
+         * WSAEINVAL, as for a protocol out of range). */
         if (protocol > WSAPEER_PROTOCOL_IPSEC2 ||
             (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))
             return WSAPEER_WSAEINVAL;
+        /* DEFAULT is SOCKET_SECURITY_SETTINGS, whose size is its own (the
+         * page: "most applications should use" it; IPsec settings take
+         * protocol IPSEC or IPSEC2). More bytes than that would be an IPsec
+         * body, credentials included, that DEFAULT ignores: assumed
+         * WSAEINVAL, never a silent drop. */
+        if (protocol == WSAPEER_PROTOCOL_DEFAULT && len != sizeof(wp_security_settings))
+            return WSAPEER_WSAEINVAL;
         if (protocol != WSAPEER_PROTOCOL_DEFAULT) {
             uint32_t user, domain, password;
+            uint64_t strings;
             if (len < sizeof(wp_security_settings_ipsec))
                 return WSAPEER_WSAEMSGSIZE;
             user = get_le32(p + SETI(UserNameStringLen));
             domain = get_le32(p + SETI(DomainNameStringLen));
             password = get_le32(p + SETI(PasswordStringLen));
+            strings = (uint64_t)user + domain + password;
             /* String lengths are bytes of UTF-16 (SOCKET_SECURITY_SETTINGS_IPSEC's
-             * page): odd is malformed. */
-            if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 || password % 2)
+             * page): odd is malformed. IpsecFlags: the page's four bits
+             * (0x1, and Windows 7's 0x2, 0x4, 0x8); Reserved and Reserved2
+             * are "reserved for future use": nonzero assumed invalid. */
+            if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 ||
+                password % 2 || !is_zero_bytes(p + SETI(Reserved), sizeof(wp_guid)) ||
+                !is_zero_bytes(p + SETI(Reserved2), 8))
                 return WSAPEER_WSAEINVAL;
-            if ((uint64_t)user + domain + password > len - SETI(AllStrings))
+            /* Strings past the buffer: short (WSAEMSGSIZE, as for a target
+             * name). A buffer longer than the structure and the strings it
+             * declares: a length that disagrees with what was sent (a
+             * password counted in code units, say): assumed WSAEINVAL. The
+             * structure's 4 bytes of tail padding may hold strings. */
+            if (strings > len - SETI(AllStrings))
                 return WSAPEER_WSAEMSGSIZE;
+            if (len - sizeof(wp_security_settings_ipsec) > strings)
+                return WSAPEER_WSAEINVAL;
         }
     }
 #ifdef _WIN32

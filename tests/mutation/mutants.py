@@ -471,6 +471,56 @@ MUTANTS = [
         "ipsec2 with peer=None) instead of refusing it",
         tests=("tests/test_contract_model.py",),
     ),
+    Mutant(
+        "model-settings-unknown-flag", "src/model/model.c",
+        "            (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))",
+        "            (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x7u))",
+        "the model accepts a SecurityFlags bit no page defines",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-unknown-ipsec-flag", "src/model/model.c",
+        "            if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 ||",
+        "            if ((get_le32(p + SETI(IpsecFlags)) & ~0x1Fu) || user % 2 || domain % 2 ||",
+        "the model accepts an IpsecFlags bit no page defines",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-odd-password", "src/model/model.c",
+        "                password % 2 || !is_zero_bytes(p + SETI(Reserved), sizeof(wp_guid)) ||",
+        "                !is_zero_bytes(p + SETI(Reserved), sizeof(wp_guid)) ||",
+        "the model accepts an odd PasswordStringLen, half a UTF-16 unit",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-reserved-ignored", "src/model/model.c",
+        "                !is_zero_bytes(p + SETI(Reserved2), 8))",
+        "                0)",
+        "the model accepts IPsec settings with Reserved2 set",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-strings-past-buffer", "src/model/model.c",
+        "            if (strings > len - SETI(AllStrings))\n                return WSAPEER_WSAEMSGSIZE;",
+        "            if (0)\n                return WSAPEER_WSAEMSGSIZE;",
+        "the model accepts IPsec settings whose strings run past the buffer",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-trailing-bytes", "src/model/model.c",
+        "            if (len - sizeof(wp_security_settings_ipsec) > strings)",
+        "            if (0)",
+        "the model accepts IPsec settings longer than their strings (a password length "
+        "counted in code units: half the password)",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-default-any-size", "src/model/model.c",
+        "        if (protocol == WSAPEER_PROTOCOL_DEFAULT && len != sizeof(wp_security_settings))",
+        "        if (0)",
+        "the model accepts DEFAULT settings carrying an IPsec body it then ignores",
+        tests=("tests/test_contract_model.py",),
+    ),
     # ---- impersonation ----------------------------------------------------------------
     Mutant(
         "impersonation-not-reverted", "wsapeer/_impersonation.py",
