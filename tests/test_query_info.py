@@ -84,6 +84,50 @@ def test_close_closes_the_tokens_at_once(udp_socket):
             info.peer_application_token  # noqa: B018
 
 
+def test_a_token_closed_twice_is_an_error_and_close_raises_it(udp_socket):
+    """CloseHandle of a handle closed already fails with ERROR_INVALID_HANDLE
+    (6); the model's tokens do the same. SecurityInfo.close() never ignores
+    that: it closes every token it holds, then raises the failure."""
+    from wsapeer._wsapeer import lib
+
+    with contract_model() as model:
+        wsapeer.set_socket_security(udp_socket)
+        model.pretend_peer(SECURED, tokens=True)
+        info = wsapeer.query_socket_security(udp_socket, PEER, access_mask=0x8)
+        app, machine = info.peer_application_token, info.peer_machine_token
+        assert lib.wsapeer_close_token(app) == 0  # closed behind the SecurityInfo's back
+        assert lib.wsapeer_close_token(app) == 6  # ERROR_INVALID_HANDLE: the model's own answer
+        with pytest.raises(wsapeer.WinsockError) as raised:
+            info.close()
+        assert raised.value.winerror == 6
+        assert info.closed and model.token_closes(machine) == 1  # the other one closed all the same
+        info.close()  # closed: nothing more to do, nothing raised
+        assert model.token_closes(app) == 3 and model.open_tokens() == 0
+
+
+def test_a_failed_token_close_at_collection_is_reported(udp_socket, monkeypatch):
+    """A SecurityInfo nobody closed closes its tokens when it is collected;
+    a failure there cannot be raised to anyone, so it goes to
+    sys.unraisablehook like any other error in a finalizer, never dropped."""
+    import gc
+    import sys
+
+    from wsapeer._wsapeer import lib
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    with contract_model() as model:
+        wsapeer.set_socket_security(udp_socket)
+        model.pretend_peer(SECURED, tokens=True)
+        info = wsapeer.query_socket_security(udp_socket, PEER, access_mask=0x8)
+        machine = info.peer_machine_token
+        assert lib.wsapeer_close_token(machine) == 0
+        del info
+        gc.collect()
+        assert [type(u.exc_value) for u in seen] == [wsapeer.WinsockError]
+        assert seen[0].exc_value.winerror == 6 and model.open_tokens() == 0
+
+
 def test_tokens_taken_from_an_operation_are_the_callers_alone(udp_socket):
     """Once result() handed the tokens to a SecurityInfo, releasing the
     operation leaves them open, and the SecurityInfo closes each exactly once."""

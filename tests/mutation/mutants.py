@@ -415,6 +415,28 @@ MUTANTS = [
         "close() leaves the peer's token handles open",
     ),
     Mutant(
+        "token-close-status-ignored", "wsapeer/_query.py",
+        "        status = lib.wsapeer_close_token(handle)\n        failure = failure or status",
+        "        lib.wsapeer_close_token(handle)",
+        "SecurityInfo.close() ignores a failed CloseHandle (a token closed twice)",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
+        "token-close-stops-at-failure", "wsapeer/_query.py",
+        "        status = lib.wsapeer_close_token(handle)\n        failure = failure or status",
+        "        failure = lib.wsapeer_close_token(handle)\n        if failure:\n"
+        "            break",
+        "a failed close of one peer token leaves the other open",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
+        "token-close-silent-when-collected", "wsapeer/_query.py",
+        "weakref.finalize(self, _close_tokens, held)",
+        "weakref.finalize(self, lambda h: [lib.wsapeer_close_token(t) for t in h], held)",
+        "a SecurityInfo collected unclosed drops a failed CloseHandle silently",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
         "unclaimed-tokens-leak", "src/overlapped.c",
         "    if (op->state == OP_DONE && op->status == 0 && !op->info_taken)\n"
         "        close_unclaimed(&op->info);\n    if (op->input)",
@@ -501,7 +523,8 @@ MUTANTS = [
     ),
     Mutant(
         "model-settings-strings-past-buffer", "src/model/model.c",
-        "            if (strings > len - SETI(AllStrings))\n                return WSAPEER_WSAEMSGSIZE;",
+        "            if (strings > len - SETI(AllStrings))\n"
+        "                return WSAPEER_WSAEMSGSIZE;",
         "            if (0)\n                return WSAPEER_WSAEMSGSIZE;",
         "the model accepts IPsec settings whose strings run past the buffer",
         tests=("tests/test_contract_model.py",),
