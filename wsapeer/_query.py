@@ -27,8 +27,10 @@ class SecurityInfo:
     for them (a nonzero ``access_mask``), it holds handles to the peer application's and
     the peer machine's access tokens, and owns them: each is closed exactly once
     (CloseHandle), by :meth:`wsapeer.SecurityInfo.close`, at the end of a ``with`` block,
-    or when the object is garbage-collected, whichever comes first. Use a handle (for access
-    checks, say) only while the object is open, and never close it yourself; duplicate it
+    or when the object is garbage-collected, whichever comes first; a close that fails is
+    raised by ``close()`` (or, at collection, reported to :func:`sys.unraisablehook`),
+    never ignored. Use a handle (for access checks, say) only while the object is open,
+    and never close it yourself; duplicate it
     (DuplicateHandle) to keep it longer. The object cannot be copied or pickled: a copy
     would close the same handles twice. Its other fields are plain values, still readable
     after close. ``close()`` and the token properties are safe to use from several threads.

@@ -437,6 +437,13 @@ MUTANTS = [
         tests=("tests/test_query_info.py",),
     ),
     Mutant(
+        "model-token-double-close-succeeds", "src/model/model.c",
+        "        status = t->closes ? WSAPEER_ERROR_INVALID_HANDLE : 0;",
+        "        status = 0;",
+        "the model lets a token be closed twice without an error, as CloseHandle never does",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
         "unclaimed-tokens-leak", "src/overlapped.c",
         "    if (op->state == OP_DONE && op->status == 0 && !op->info_taken)\n"
         "        close_unclaimed(&op->info);\n    if (op->input)",
