@@ -28,7 +28,7 @@ class SecurityInfo:
     the peer machine's access tokens, and owns them: each is closed exactly once
     (CloseHandle), by :meth:`wsapeer.SecurityInfo.close`, at the end of a ``with`` block,
     or when the object is garbage-collected, whichever comes first; a close that fails is
-    raised by ``close()`` (or, at collection, reported to :func:`sys.unraisablehook`),
+    raised by ``close()`` (or, at collection, reported to ``sys.unraisablehook``),
     never ignored. Use a handle (for access checks, say) only while the object is open,
     and never close it yourself; duplicate it
     (DuplicateHandle) to keep it longer. The object cannot be copied or pickled: a copy
