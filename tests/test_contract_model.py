@@ -4,6 +4,7 @@ import os
 import socket
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import sdk_layout as sdk
@@ -241,3 +242,91 @@ def test_a_peer_of_the_other_family_python_refuses_what_the_model_accepts():
             wsapeer.set_peer_target_name(u, "host/x", ("2001:db8::1", 5))
         wsapeer.set_peer_target_name(u.fileno(), "host/x", ("2001:db8::1", 5))
         assert model.calls(u) == ["WSASetSocketSecurity", "WSASetSocketPeerTargetName"]
+
+
+UDP_WITHOUT_A_PEER = {"no template": (0, False), "access mask": (0x8, False), "ipsec2": (0, True)}
+
+
+@pytest.mark.parametrize("what", list(UDP_WITHOUT_A_PEER))
+def test_udp_query_without_a_peer_answers_what_the_docs_promise(what):
+    """WSAQuerySocketSecurity's page: a socket that is not TCP needs a template
+    (WSAEMSGSIZE row: SecurityQueryTemplateLen below the template's size), and
+    its PeerAddress "must specify an address family of AF_INET or AF_INET6"
+    (WSAEAFNOSUPPORT row). wsapeer sends no template only when nothing but the
+    default information is asked for; with an access mask or ipsec2 it sends
+    one whose peer has family 0. The docstring and docs/testing.rst promise
+    exactly these codes, and name the observation that settles it."""
+    access_mask, ipsec2 = UDP_WITHOUT_A_PEER[what]
+    expected = 10040 if what == "no template" else 10047
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        model.pretend_peer(tokens=True)
+        wsapeer.set_socket_security(u)
+        assert winerror(lambda: wsapeer.query_socket_security(u, None, access_mask, ipsec2)) == (
+            expected
+        )
+        assert model.open_tokens() == 0
+    doc = " ".join(wsapeer.query_socket_security.__doc__.split())
+    assert "WSAEMSGSIZE (10040): a socket that is not TCP was queried without a peer" in doc
+    assert "WSAEAFNOSUPPORT (10047): the same with a template" in doc
+    rst = " ".join((Path(__file__).parent.parent / "docs" / "testing.rst").read_text().split())
+    assert "``test_udp_query_without_a_peer``" in rst
+
+
+def _settings_cases():
+    """(what, bytes, the code the model answers): SOCKET_SECURITY_SETTINGS(_IPSEC)
+    built from the SDK layout (tests/sdk_layout.py), not by wsapeer's marshaller,
+    then spoiled one field at a time."""
+    import struct
+
+    def put(raw, offset, value):
+        return raw[:offset] + struct.pack("<I", value) + raw[offset + 4 :]
+
+    default = sdk.build_security_settings(sdk.Settings(0, 0x2))
+    ipsec = sdk.build_security_settings(
+        sdk.Settings(1, 0x1, 0x1, user_name="user", domain_name="dom", password="secret")
+    )
+    user, domain, password = (
+        int.from_bytes(ipsec[o : o + 4], "little")
+        for o in (sdk.IPSEC_USER_LEN, sdk.IPSEC_DOMAIN_LEN, sdk.IPSEC_PASSWORD_LEN)
+    )
+    assert len(ipsec) == sdk.IPSEC_SIZE + user + domain + password  # the SDK's own size
+    return [
+        ("DEFAULT, unknown SecurityFlags bit", put(default, sdk.SETTINGS_FLAGS, 0x4), 10022),
+        ("DEFAULT with 80 bytes more", default + bytes(80), 10022),
+        ("DEFAULT with an IPsec body", put(ipsec, sdk.SETTINGS_PROTOCOL, 0), 10022),
+        ("IPSEC, unknown SecurityFlags bit", put(ipsec, sdk.SETTINGS_FLAGS, 0x8), 10022),
+        ("IPSEC, unknown IpsecFlags bit", put(ipsec, sdk.IPSEC_FLAGS, 0x10), 10022),
+        # One byte more in the buffer: only the odd length is wrong.
+        ("IPSEC, odd UserNameStringLen", put(ipsec, sdk.IPSEC_USER_LEN, user + 1) + b"\0",
+         10022),
+        ("IPSEC, odd DomainNameStringLen", put(ipsec, sdk.IPSEC_DOMAIN_LEN, domain + 1) + b"\0",
+         10022),
+        ("IPSEC, odd PasswordStringLen",
+         put(ipsec, sdk.IPSEC_PASSWORD_LEN, password + 1) + b"\0", 10022),
+        ("IPSEC, password counted in units", put(ipsec, sdk.IPSEC_PASSWORD_LEN, password // 2),
+         10022),
+        ("IPSEC, strings past the buffer", put(ipsec, sdk.IPSEC_PASSWORD_LEN, password + 6),
+         10040),
+        ("IPSEC, 2 bytes more than its strings", ipsec + bytes(2), 10022),
+        ("IPSEC, Reserved set", ipsec[:44] + b"\x01" + ipsec[45:], 10022),
+        ("IPSEC, Reserved2 set", ipsec[:64] + b"\x01" + ipsec[65:], 10022),
+        ("IPSEC in DEFAULT's 8 bytes", ipsec[: sdk.SETTINGS_SIZE], 10040),
+        ("DEFAULT", default, 0),
+        ("IPSEC", ipsec, 0),
+        ("IPSEC2", put(ipsec, sdk.SETTINGS_PROTOCOL, 2), 0),
+    ]  # fmt: skip
+
+
+SETTINGS_CASES = _settings_cases()
+
+
+@pytest.mark.parametrize("what, raw, code", SETTINGS_CASES, ids=[c[0] for c in SETTINGS_CASES])
+def test_model_validates_settings_as_strictly_as_target_names(what, raw, code):
+    """Unknown flag bits, odd string lengths (bytes of UTF-16), strings past the
+    buffer, reserved fields set and a size other than the protocol's structure
+    (and its strings) are refused, and leave no record."""
+    from wsapeer._wsapeer import lib
+
+    with contract_model() as model, socket.socket() as s:
+        assert lib.wsapeer_set_socket_security(s.fileno(), raw, len(raw)) == code, what
+        assert [r.data for r in model.records] == ([raw] if code == 0 else [])

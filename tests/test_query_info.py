@@ -41,6 +41,33 @@ def test_an_unsecured_socket_reports_no_flag_whatever_the_peer(udp_socket):
             assert info.flags == SecurityInfoFlags.NONE and info.secured is False
 
 
+@pytest.mark.parametrize("flags", [f for f in COMBINATIONS if not f & SECURED], ids=hex)
+@pytest.mark.parametrize("secure_it", [True, False], ids=["secured socket", "never secured"])
+def test_no_tokens_nor_sa_fields_for_a_connection_that_is_not_secured(flags, secure_it):
+    """SOCKET_SECURITY_QUERY_INFO: without SOCKET_INFO_CONNECTION_SECURED "the
+    traffic is flowing in the clear": there is no peer to hand tokens of and no
+    SA, whatever the test pretended (tokens, SA ids, a lookup context). Only
+    the negotiation's error code may say why, on a socket security was set on."""
+    import uuid
+
+    with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        if secure_it:
+            wsapeer.set_socket_security(u)
+        model.pretend_peer(
+            flags, tokens=True, mm_sa_id=7, qm_sa_id=9, negotiation_winerror=13801,
+            sa_lookup_context=uuid.UUID(int=0xFEED),
+        )  # fmt: skip
+        for ipsec2 in (False, True):
+            with wsapeer.query_socket_security(u, PEER, access_mask=0x8, ipsec2=ipsec2) as info:
+                assert not info.secured
+                assert info.peer_application_token is None and info.peer_machine_token is None
+                if ipsec2:
+                    assert (info.mm_sa_id, info.qm_sa_id) == (0, 0)
+                    assert info.sa_lookup_context == uuid.UUID(int=0)
+                    assert info.negotiation_winerror == (13801 if secure_it else 0)
+        assert model.open_tokens() == 0
+
+
 def test_close_closes_the_tokens_at_once(udp_socket):
     with contract_model() as model:
         wsapeer.set_socket_security(udp_socket)
@@ -55,6 +82,50 @@ def test_close_closes_the_tokens_at_once(udp_socket):
         assert info.closed and model.open_tokens() == 0
         with pytest.raises(ValueError, match="closed"):
             info.peer_application_token  # noqa: B018
+
+
+def test_a_token_closed_twice_is_an_error_and_close_raises_it(udp_socket):
+    """CloseHandle of a handle closed already fails with ERROR_INVALID_HANDLE
+    (6); the model's tokens do the same. SecurityInfo.close() never ignores
+    that: it closes every token it holds, then raises the failure."""
+    from wsapeer._wsapeer import lib
+
+    with contract_model() as model:
+        wsapeer.set_socket_security(udp_socket)
+        model.pretend_peer(SECURED, tokens=True)
+        info = wsapeer.query_socket_security(udp_socket, PEER, access_mask=0x8)
+        app, machine = info.peer_application_token, info.peer_machine_token
+        assert lib.wsapeer_close_token(app) == 0  # closed behind the SecurityInfo's back
+        assert lib.wsapeer_close_token(app) == 6  # ERROR_INVALID_HANDLE: the model's own answer
+        with pytest.raises(wsapeer.WinsockError) as raised:
+            info.close()
+        assert raised.value.winerror == 6
+        assert info.closed and model.token_closes(machine) == 1  # the other one closed all the same
+        info.close()  # closed: nothing more to do, nothing raised
+        assert model.token_closes(app) == 3 and model.open_tokens() == 0
+
+
+def test_a_failed_token_close_at_collection_is_reported(udp_socket, monkeypatch):
+    """A SecurityInfo nobody closed closes its tokens when it is collected;
+    a failure there cannot be raised to anyone, so it goes to
+    sys.unraisablehook like any other error in a finalizer, never dropped."""
+    import gc
+    import sys
+
+    from wsapeer._wsapeer import lib
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    with contract_model() as model:
+        wsapeer.set_socket_security(udp_socket)
+        model.pretend_peer(SECURED, tokens=True)
+        info = wsapeer.query_socket_security(udp_socket, PEER, access_mask=0x8)
+        machine = info.peer_machine_token
+        assert lib.wsapeer_close_token(machine) == 0
+        del info
+        gc.collect()
+        assert [type(u.exc_value) for u in seen] == [wsapeer.WinsockError]
+        assert seen[0].exc_value.winerror == 6 and model.open_tokens() == 0
 
 
 def test_tokens_taken_from_an_operation_are_the_callers_alone(udp_socket):

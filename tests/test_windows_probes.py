@@ -96,6 +96,14 @@ def test_query_size_probe_against_the_model(kind, ipsec2):
     assert probes.retry_problem(seen) is None
 
 
+def test_udp_query_without_a_peer_against_the_model():
+    with contract_model(strict=True), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u)
+        seen = probes.udp_query_without_a_peer(u)
+    # The page's WSAEMSGSIZE row without a template; the model's WSAEAFNOSUPPORT with one.
+    assert seen == {"no template": 10040, "access mask": 10047, "ipsec2": 10047}
+
+
 def test_retry_problem_names_what_the_shim_cannot_handle():
     full = lib.WSAPEER_QUERY_INFO_SIZE
     assert probes.retry_problem({0: (probes.WSAEFAULT, 24), 24: (OK, 24)}) is None

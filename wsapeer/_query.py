@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+import weakref
 from typing import Any, List, Optional, Tuple, Union
 
 from . import _calls, _errors
@@ -27,8 +28,10 @@ class SecurityInfo:
     for them (a nonzero ``access_mask``), it holds handles to the peer application's and
     the peer machine's access tokens, and owns them: each is closed exactly once
     (CloseHandle), by :meth:`wsapeer.SecurityInfo.close`, at the end of a ``with`` block,
-    or when the object is garbage-collected, whichever comes first. Use a handle (for access
-    checks, say) only while the object is open, and never close it yourself; duplicate it
+    or when the object is garbage-collected, whichever comes first; a close that fails is
+    raised by ``close()`` (or, at collection, reported to ``sys.unraisablehook``),
+    never ignored. Use a handle (for access checks, say) only while the object is open,
+    and never close it yourself; duplicate it
     (DuplicateHandle) to keep it longer. The object cannot be copied or pickled: a copy
     would close the same handles twice. Its other fields are plain values, still readable
     after close. ``close()`` and the token properties are safe to use from several threads.
@@ -40,6 +43,7 @@ class SecurityInfo:
 
     __slots__ = (
         "__weakref__",
+        "_closer",
         "_flags",
         "_lock",
         "_mm",
@@ -61,10 +65,13 @@ class SecurityInfo:
         except ValueError:
             self._protocol = info.protocol  # a protocol this wsapeer predates
         self._flags = SecurityInfoFlags(info.flags)  # unknown bits kept
-        self._tokens: Optional[List[Any]] = [
-            ffi.gc(ffi.cast("void *", handle), lib.wsapeer_token_release) if handle else None
-            for handle in (info.application_token, info.machine_token)
+        self._tokens: Optional[List[Optional[int]]] = [
+            int(handle) or None for handle in (info.application_token, info.machine_token)
         ]
+        held = tuple(handle for handle in self._tokens if handle is not None)
+        # Closes them if the object is collected unclosed; a failure there has
+        # nobody to raise to, and goes to sys.unraisablehook.
+        self._closer = weakref.finalize(self, _close_tokens, held) if held else None
         if info.ipsec2:
             self._mm: Optional[int] = info.mm_sa_id
             self._qm: Optional[int] = info.qm_sa_id
@@ -107,8 +114,7 @@ class SecurityInfo:
         with self._lock:
             if self._tokens is None:
                 raise ValueError("the SecurityInfo is closed; its token handles are gone")
-            token = self._tokens[index]
-            return None if token is None else int(ffi.cast("uintptr_t", token))
+            return self._tokens[index]
 
     @property
     def peer_application_token(self) -> Optional[int]:
@@ -158,13 +164,19 @@ class SecurityInfo:
     def close(self) -> None:
         """Closes the token handles now (CloseHandle); later calls do nothing.
 
-        What a ``with`` block does on the way out. The other fields stay readable.
+        What a ``with`` block does on the way out. The other fields stay readable. Every
+        handle is closed, even when closing one fails; then the first failure is raised.
+
+        Raises:
+            wsapeer.WinsockError: CloseHandle failed, e.g. with ERROR_INVALID_HANDLE (6):
+                the handle was closed already, by code that should not have closed it. The
+                object is closed all the same.
         """
         with self._lock:
             tokens, self._tokens = self._tokens, None
-        for token in tokens or ():
-            if token is not None:
-                ffi.release(token)
+        held = tuple(token for token in tokens or () if token is not None)
+        if held and self._closer is not None and self._closer.detach() is not None:
+            _close_tokens(held)
 
     def _not_copied(self, *args: object) -> Any:
         # A copy would close the same handles again, or hand out one already
@@ -184,6 +196,19 @@ class SecurityInfo:
 
     def __repr__(self) -> str:
         return f"<SecurityInfo protocol={self._protocol!r} flags={self._flags!r}>"
+
+
+def _close_tokens(handles: Tuple[int, ...]) -> None:
+    """Closes each handle once, every one even if another fails; raises the first failure."""
+    failure = 0
+    for handle in handles:
+        status = lib.wsapeer_close_token(handle)
+        failure = failure or status
+    if failure > 0:
+        raise _errors.WinsockError(
+            failure, "CloseHandle", "a peer token handle: closed already, or not a handle"
+        )
+    _errors.check(failure, "CloseHandle")
 
 
 def check_access_mask(access_mask: object) -> None:
@@ -262,7 +287,10 @@ def query_socket_security(
             refuses; ``peer`` is of the other address family than ``sock`` (checked when
             ``sock`` is a :class:`socket.socket`).
         wsapeer.WinsockError: Windows (or the contract model) refused the call, e.g.
-            WSAEMSGSIZE (10040): a socket that is not TCP was queried without a peer;
+            WSAEMSGSIZE (10040): a socket that is not TCP was queried without a peer
+            (and so without a query template: ``access_mask`` 0, ``ipsec2`` ``False``);
+            WSAEAFNOSUPPORT (10047): the same with a template (a nonzero ``access_mask``
+            or ``ipsec2=True``), whose peer address then has no family;
             WSAEINVAL (10022): the socket is not AF_INET/AF_INET6 with
             SOCK_STREAM/SOCK_DGRAM; WSAENOTSOCK (10038): the handle is not a socket.
         wsapeer.UnsupportedPlatformError: nothing here can make the call: off Windows

@@ -358,12 +358,16 @@ class ContractModel:
             tokens: ``True`` hands out model token handles to queries that ask with an
                 ``access_mask``; only wsapeer can close them (:class:`wsapeer.SecurityInfo`
                 does), and ``token_closes()`` and ``open_tokens()`` show whether it did.
-            mm_sa_id: the main mode SA id an ``ipsec2=True`` query reports (0 to 2**64 - 1).
-            qm_sa_id: the quick mode SA id an ``ipsec2=True`` query reports (0 to 2**64 - 1).
+                Only while ``flags`` has SECURED: a connection in the clear has no
+                authenticated peer, and its queries get no tokens.
+            mm_sa_id: the main mode SA id an ``ipsec2=True`` query reports (0 to 2**64 - 1),
+                while ``flags`` has SECURED (0 otherwise: no SA).
+            qm_sa_id: the quick mode SA id an ``ipsec2=True`` query reports (0 to 2**64 - 1),
+                while ``flags`` has SECURED (0 otherwise).
             negotiation_winerror: the negotiation error an ``ipsec2=True`` query reports (0 to
-                2**32 - 1).
-            sa_lookup_context: the SA lookup context an ``ipsec2=True`` query reports;
-                ``None`` (the default): all zero.
+                2**32 - 1), with or without SECURED.
+            sa_lookup_context: the SA lookup context an ``ipsec2=True`` query reports while
+                ``flags`` has SECURED (all zero otherwise); ``None`` (the default): all zero.
 
         Raises:
             TypeError: when ``flags`` is a member of another enumeration or not an int, a

@@ -1528,22 +1528,45 @@ int wsapeer_model_set_socket_security(uint64_t sock, const void *settings, size_
         if (len < sizeof(wp_security_settings))
             return WSAPEER_WSAEMSGSIZE;
         protocol = get_le32(p + offsetof(wp_security_settings, SecurityProtocol));
+        /* Source: SOCKET_SECURITY_SETTINGS' page defines SecurityFlags 0x1
+         * and 0x2 only; another bit is an invalid parameter (assumed
+         * WSAEINVAL, as for a protocol out of range). */
         if (protocol > WSAPEER_PROTOCOL_IPSEC2 ||
             (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))
             return WSAPEER_WSAEINVAL;
+        /* DEFAULT is SOCKET_SECURITY_SETTINGS, whose size is its own (the
+         * page: "most applications should use" it; IPsec settings take
+         * protocol IPSEC or IPSEC2). More bytes than that would be an IPsec
+         * body, credentials included, that DEFAULT ignores: assumed
+         * WSAEINVAL, never a silent drop. */
+        if (protocol == WSAPEER_PROTOCOL_DEFAULT && len != sizeof(wp_security_settings))
+            return WSAPEER_WSAEINVAL;
         if (protocol != WSAPEER_PROTOCOL_DEFAULT) {
             uint32_t user, domain, password;
+            uint64_t strings;
             if (len < sizeof(wp_security_settings_ipsec))
                 return WSAPEER_WSAEMSGSIZE;
             user = get_le32(p + SETI(UserNameStringLen));
             domain = get_le32(p + SETI(DomainNameStringLen));
             password = get_le32(p + SETI(PasswordStringLen));
+            strings = (uint64_t)user + domain + password;
             /* String lengths are bytes of UTF-16 (SOCKET_SECURITY_SETTINGS_IPSEC's
-             * page): odd is malformed. */
-            if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 || password % 2)
+             * page): odd is malformed. IpsecFlags: the page's four bits
+             * (0x1, and Windows 7's 0x2, 0x4, 0x8); Reserved and Reserved2
+             * are "reserved for future use": nonzero assumed invalid. */
+            if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 ||
+                password % 2 || !is_zero_bytes(p + SETI(Reserved), sizeof(wp_guid)) ||
+                !is_zero_bytes(p + SETI(Reserved2), 8))
                 return WSAPEER_WSAEINVAL;
-            if ((uint64_t)user + domain + password > len - SETI(AllStrings))
+            /* Strings past the buffer: short (WSAEMSGSIZE, as for a target
+             * name). A buffer longer than the structure and the strings it
+             * declares: a length that disagrees with what was sent (a
+             * password counted in code units, say): assumed WSAEINVAL. The
+             * structure's 4 bytes of tail padding may hold strings. */
+            if (strings > len - SETI(AllStrings))
                 return WSAPEER_WSAEMSGSIZE;
+            if (len - sizeof(wp_security_settings_ipsec) > strings)
+                return WSAPEER_WSAEINVAL;
         }
     }
 #ifdef _WIN32
@@ -1632,6 +1655,7 @@ int wsapeer_model_delete_peer_target_name(uint64_t sock, const void *sockaddr, s
     return accept_call(sock, overlapped, completion_routine, 0);
 }
 
+#define CONNECTION_SECURED 0x1u /* mstcpip.h's SOCKET_INFO_CONNECTION_SECURED */
 #define QT(field) offsetof(wp_query_template_ipsec2, field)
 #define QI(field) offsetof(wp_query_info_ipsec2, field)
 
@@ -1644,7 +1668,7 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     socket_facts facts;
     sock_state *state;
     record *r;
-    uint32_t protocol = 0, access_mask = 0;
+    uint32_t protocol = 0, access_mask = 0, flags;
     int ipsec2 = 0, is_secured;
     size_t need;
     int err = check_socket(sock, &facts);
@@ -1667,6 +1691,11 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
         protocol = get_le32(t + QT(SecurityProtocol));
         if (protocol > WSAPEER_PROTOCOL_IPSEC2)
             return WSAPEER_WSAEINVAL;
+        /* Source: the page: for a socket that is not TCP, PeerAddress "must
+         * specify an address family of AF_INET or AF_INET6"; the code for a
+         * template that names no peer (family 0: wsapeer's peer=None with an
+         * access mask or ipsec2) is assumed from its WSAEAFNOSUPPORT row.
+         * Observation: test_udp_query_without_a_peer "status per template". */
         if (!facts.stream) {
             uint32_t family = get_le16(t + QT(PeerAddress));
             if (family != WP_AF_INET && family != WP_AF_INET6)
@@ -1695,25 +1724,34 @@ int wsapeer_model_query_socket_security(uint64_t sock, const void *tmpl, size_t 
     if (r == NULL)
         return out_of_memory();
     is_secured = secured(state);
-    memset(out, 0, need);
-    put_le32(out + QI(SecurityProtocol), protocol);
     /* The model negotiates nothing: a socket it never secured is in the
      * clear, whatever pretend_peer() says. */
-    put_le32(out + QI(Flags), is_secured ? peer.flags : 0);
+    flags = is_secured ? peer.flags : 0;
+    memset(out, 0, need);
+    put_le32(out + QI(SecurityProtocol), protocol);
+    put_le32(out + QI(Flags), flags);
     /* Source: the page: token handles are returned when the template asks
-     * with a PeerTokenAccessMask, and only for a secured connection. */
-    if (is_secured && peer.issue_tokens && access_mask != 0) {
+     * with a PeerTokenAccessMask; SOCKET_SECURITY_QUERY_INFO: without
+     * SOCKET_INFO_CONNECTION_SECURED "the traffic is flowing in the clear",
+     * so there is no authenticated peer to hand tokens of, nor an SA
+     * (assumed: no page says what those fields hold then; zero never reads
+     * as a peer). Decided by the flags reported, not by the socket alone: a
+     * pretended peer without SECURED is a negotiation that secured nothing. */
+    if ((flags & CONNECTION_SECURED) && peer.issue_tokens && access_mask != 0) {
         uint64_t app = issue_token(sock, r->head.sequence);
         uint64_t machine = issue_token(sock, r->head.sequence);
         put_le64(out + QI(PeerApplicationAccessTokenHandle), app);
         put_le64(out + QI(PeerMachineAccessTokenHandle), machine);
     }
-    if (ipsec2 && is_secured) {
+    if (ipsec2 && (flags & CONNECTION_SECURED)) {
         put_le64(out + QI(MmSaId), peer.mm_sa_id);
         put_le64(out + QI(QmSaId), peer.qm_sa_id);
-        put_le32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
         memcpy(out + QI(SaLookupContext), peer.context, sizeof peer.context);
     }
+    /* Why a negotiation failed may be told on a socket that asked for
+     * security; one never secured negotiated nothing. */
+    if (ipsec2 && is_secured)
+        put_le32(out + QI(NegotiationWinerr), peer.negotiation_winerror);
     *info_len = (uint32_t)need;
     return accept_call(sock, overlapped, completion_routine, need);
 }

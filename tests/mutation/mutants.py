@@ -212,9 +212,24 @@ MUTANTS = [
     ),
     Mutant(
         "model-secured-unsecured", "src/model/model.c",
-        "    put_le32(out + QI(Flags), is_secured ? peer.flags : 0);",
-        "    put_le32(out + QI(Flags), peer.flags);",
+        "    flags = is_secured ? peer.flags : 0;",
+        "    flags = peer.flags;",
         "the model reports a socket it never secured as secured",
+    ),
+    Mutant(
+        "model-tokens-unsecured", "src/model/model.c",
+        "    if ((flags & CONNECTION_SECURED) && peer.issue_tokens && access_mask != 0) {",
+        "    if (peer.issue_tokens && access_mask != 0) {",
+        "the model hands out peer tokens for a connection it reports unsecured",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
+        "model-sa-fields-unsecured", "src/model/model.c",
+        "    if (ipsec2 && (flags & CONNECTION_SECURED)) {",
+        "    if (ipsec2 && is_secured) {",
+        "the model reports IPSEC2 SA ids and lookup context for a connection it reports "
+        "unsecured",
+        tests=("tests/test_query_info.py",),
     ),
     # ---- families, handles, types ---------------------------------------------------
     Mutant(
@@ -544,6 +559,35 @@ MUTANTS = [
         "close() leaves the peer's token handles open",
     ),
     Mutant(
+        "token-close-status-ignored", "wsapeer/_query.py",
+        "        status = lib.wsapeer_close_token(handle)\n        failure = failure or status",
+        "        lib.wsapeer_close_token(handle)",
+        "SecurityInfo.close() ignores a failed CloseHandle (a token closed twice)",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
+        "token-close-stops-at-failure", "wsapeer/_query.py",
+        "        status = lib.wsapeer_close_token(handle)\n        failure = failure or status",
+        "        failure = lib.wsapeer_close_token(handle)\n        if failure:\n"
+        "            break",
+        "a failed close of one peer token leaves the other open",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
+        "token-close-silent-when-collected", "wsapeer/_query.py",
+        "weakref.finalize(self, _close_tokens, held)",
+        "weakref.finalize(self, lambda h: [lib.wsapeer_close_token(t) for t in h], held)",
+        "a SecurityInfo collected unclosed drops a failed CloseHandle silently",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
+        "model-token-double-close-succeeds", "src/model/model.c",
+        "        status = t->closes ? WSAPEER_ERROR_INVALID_HANDLE : 0;",
+        "        status = 0;",
+        "the model lets a token be closed twice without an error, as CloseHandle never does",
+        tests=("tests/test_query_info.py",),
+    ),
+    Mutant(
         "unclaimed-tokens-leak", "src/overlapped.c",
         "    if (op->state == OP_DONE && op->status == 0 && !op->info_taken)\n"
         "        close_unclaimed(&op->info);\n    if (op->input)",
@@ -590,6 +634,66 @@ MUTANTS = [
         "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
         "    if (0)",
         "the model accepts a UDP target name with no peer",
+    ),
+    Mutant(
+        "model-udp-query-no-peer-accepted", "src/model/model.c",
+        "            if (family != WP_AF_INET && family != WP_AF_INET6)\n"
+        "                return WSAPEER_WSAEAFNOSUPPORT;",
+        "            if (0)\n                return WSAPEER_WSAEAFNOSUPPORT;",
+        "the model answers a UDP query whose template names no peer (an access mask or "
+        "ipsec2 with peer=None) instead of refusing it",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-unknown-flag", "src/model/model.c",
+        "            (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x3u))",
+        "            (get_le32(p + offsetof(wp_security_settings, SecurityFlags)) & ~0x7u))",
+        "the model accepts a SecurityFlags bit no page defines",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-unknown-ipsec-flag", "src/model/model.c",
+        "            if ((get_le32(p + SETI(IpsecFlags)) & ~0xFu) || user % 2 || domain % 2 ||",
+        "            if ((get_le32(p + SETI(IpsecFlags)) & ~0x1Fu) || user % 2 || domain % 2 ||",
+        "the model accepts an IpsecFlags bit no page defines",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-odd-password", "src/model/model.c",
+        "                password % 2 || !is_zero_bytes(p + SETI(Reserved), sizeof(wp_guid)) ||",
+        "                !is_zero_bytes(p + SETI(Reserved), sizeof(wp_guid)) ||",
+        "the model accepts an odd PasswordStringLen, half a UTF-16 unit",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-reserved-ignored", "src/model/model.c",
+        "                !is_zero_bytes(p + SETI(Reserved2), 8))",
+        "                0)",
+        "the model accepts IPsec settings with Reserved2 set",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-strings-past-buffer", "src/model/model.c",
+        "            if (strings > len - SETI(AllStrings))\n"
+        "                return WSAPEER_WSAEMSGSIZE;",
+        "            if (0)\n                return WSAPEER_WSAEMSGSIZE;",
+        "the model accepts IPsec settings whose strings run past the buffer",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-trailing-bytes", "src/model/model.c",
+        "            if (len - sizeof(wp_security_settings_ipsec) > strings)",
+        "            if (0)",
+        "the model accepts IPsec settings longer than their strings (a password length "
+        "counted in code units: half the password)",
+        tests=("tests/test_contract_model.py",),
+    ),
+    Mutant(
+        "model-settings-default-any-size", "src/model/model.c",
+        "        if (protocol == WSAPEER_PROTOCOL_DEFAULT && len != sizeof(wp_security_settings))",
+        "        if (0)",
+        "the model accepts DEFAULT settings carrying an IPsec body it then ignores",
+        tests=("tests/test_contract_model.py",),
     ),
     # ---- impersonation ----------------------------------------------------------------
     Mutant(

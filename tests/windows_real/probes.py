@@ -175,6 +175,25 @@ def query_size_probe(sock, peer, access_mask, ipsec2):
     return seen
 
 
+#: The queries wsapeer makes of a UDP socket for peer=None: (access_mask, ipsec2).
+UDP_WITHOUT_A_PEER = {"no template": (0, False), "access mask": (0x8, False), "ipsec2": (0, True)}
+
+
+def udp_query_without_a_peer(sock):
+    """{what: status} of wsapeer's query of a UDP socket without a peer: no
+    template (the page's WSAEMSGSIZE row), and a template whose peer has family
+    0 (the contract model answers WSAEAFNOSUPPORT, assumed from the page's
+    "must specify an address family of AF_INET or AF_INET6"). 0: accepted."""
+    seen = {}
+    for what, (access_mask, ipsec2) in UDP_WITHOUT_A_PEER.items():
+        try:
+            with wsapeer.query_socket_security(sock, None, access_mask, ipsec2):
+                seen[what] = 0
+        except wsapeer.WinsockError as exc:
+            seen[what] = exc.winerror
+    return seen
+
+
 def retry_problem(seen):
     """None if the shim's retry handles every answer seen, else why not: a
     size error must come with a larger length, at most the shim's limit

@@ -15,6 +15,7 @@ from probes import (
     length_probes,
     query_size_probe,
     retry_problem,
+    udp_query_without_a_peer,
     verdict,
 )
 
@@ -78,6 +79,15 @@ def test_query_size_probe(observe, request, kind, template):
             assert exc.winerror not in (10014, 10040), "the shim's size retry failed"
     problem = retry_problem(seen)
     assert problem is None, problem
+
+
+def test_udp_query_without_a_peer(observe):
+    """A UDP query with peer=None: no template (WSAEMSGSIZE, the page's row),
+    or, with an access mask or ipsec2, a template whose peer has family 0: does
+    Windows answer WSAEAFNOSUPPORT, as the contract model assumes?"""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        wsapeer.set_socket_security(u, INSECURE)
+        observe("status per template (0: accepted)", udp_query_without_a_peer(u))
 
 
 def test_second_name_for_one_udp_peer(observe):
