@@ -310,7 +310,8 @@ def peer_security(
             range; a tuple of the wrong length) or is of the other address family, or
             ``access_mask`` is out of range.
         wsapeer.WinsockError: when Windows (or the contract model) refuses the query, e.g.
-            WSAEMSGSIZE (10040) for a UDP socket queried without its peer.
+            WSAEMSGSIZE (10040) for a UDP socket queried without its peer and with no
+            access mask (with one, or ipsec2, the model answers WSAEAFNOSUPPORT, 10047).
         wsapeer.UnsupportedPlatformError: on a platform without Fwpuclnt, or off Windows
             outside :func:`wsapeer.testing.contract_model`.
     """

@@ -369,7 +369,8 @@ async def query_socket_security(
             other address family than the socket, ``access_mask`` is out of range, or ``sock``
             is closed or its handle is out of range.
         wsapeer.WinsockError: when Windows (or the contract model) refuses the query, e.g.
-            WSAEMSGSIZE (10040) for a UDP socket queried without its peer.
+            WSAEMSGSIZE (10040) for a UDP socket queried without its peer and with no
+            access mask (with one, or ipsec2, the model answers WSAEAFNOSUPPORT, 10047).
         wsapeer.UnsupportedPlatformError: on a platform without Fwpuclnt, or off Windows
             outside :func:`wsapeer.testing.contract_model`.
         asyncio.CancelledError: when the awaiting task is cancelled while the call is pending;
