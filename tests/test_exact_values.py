@@ -9,6 +9,7 @@ import operator
 import socket
 
 import pytest
+from liars import LyingInt, LyingStr
 
 import wsapeer
 from wsapeer import (
@@ -68,57 +69,6 @@ def test_same_class_and_plain_ints_still_combine(op):
     assert type(op(2, a)) is SecuritySettingsFlags and op(2, a) == op(2, 1)
     i = IPsecFlags.SKIP_FILTER_INSTANTIATION | IPsecFlags.PEER_NAME_IS_RAW_FORMAT
     assert i == 9 and type(i) is IPsecFlags
-
-
-class LyingInt(int):
-    """An int subclass whose comparisons and hash claim another value."""
-
-    def __new__(cls, value, claims):
-        obj = super().__new__(cls, value)
-        obj.claims = claims
-        return obj
-
-    def __eq__(self, other):
-        return self.claims == other
-
-    def __hash__(self):
-        return hash(self.claims)
-
-    def __and__(self, other):
-        return int(self.claims) & other
-
-    __rand__ = __and__
-
-    def __lt__(self, other):
-        return self.claims < other
-
-    def __le__(self, other):
-        return self.claims <= other
-
-    def __gt__(self, other):
-        return self.claims > other
-
-    def __ge__(self, other):
-        return self.claims >= other
-
-    def __index__(self):
-        return int(self.claims)
-
-    def __int__(self):
-        return int(self.claims)
-
-
-class LyingStr(str):
-    """A str subclass whose checks say nothing is wrong."""
-
-    def find(self, *args):
-        return -1
-
-    def __contains__(self, item):
-        return False
-
-    def __len__(self):
-        return 3
 
 
 @pytest.mark.parametrize(
