@@ -2133,7 +2133,7 @@ static DWORD WINAPI stress_poller(LPVOID unused)
 {
     ULONGLONG t0 = GetTickCount64();
     (void)unused;
-    while (stress.seen_count < STRESS_OPS && !stress.stop && GetTickCount64() - t0 < 20000) {
+    while (stress.seen_count < STRESS_OPS && !stress.stop && GetTickCount64() - t0 < 120000) {
         size_t i;
         for (i = 0; i < STRESS_OPS; i++) {
             if (stress.seen[i] || !wsapeer_op_done(stress.ops[i]))
@@ -2188,7 +2188,10 @@ static void test_op_publish_stress(void)
                 break;
         }
         WaitForSingleObject(completer, INFINITE);
-        WaitForSingleObject(poller, 25000);
+        /* The poller stops by itself once it has seen every op done; on a loaded
+         * machine (the mutation runner's baselines, two at a time) it may still
+         * be far from that here: give it two minutes, spent only if it needs them. */
+        WaitForSingleObject(poller, 120000);
         InterlockedExchange(&stress.stop, 1);
         WaitForSingleObject(poller, INFINITE);
         CloseHandle(completer);
