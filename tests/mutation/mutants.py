@@ -739,7 +739,8 @@ MUTANTS = [
     ),
     Mutant(
         "windows-batch-freed-in-flight", "src/overlapped.c",
-        "            batch_orphan(head);\n            return WSAPEER_OK;",
+        "            batch_orphan(head, left ? INFINITE : (DWORD)drain_ms);\n"
+        "            return WSAPEER_OK;",
         "            (void)batch_orphan;",
         "Windows: a batch frees its block (the OVERLAPPEDs) while Windows still owns slots",
         suites=("wine",),
@@ -797,6 +798,58 @@ MUTANTS = [
         "    if (!thread_exited(op))\n        return 0;",
         "    if (1)\n        return 0;",
         "Windows: a routine-mode operation whose thread exited is leaked",
+        suites=("wine",),
+    ),
+    # ---- issue 22: batches read once, done-at-once items, short answers ---------------
+    Mutant(
+        "windows-batch-rereads-size", "src/overlapped.c",
+        "        size_t size = in[i].size;",
+        "        size_t size = inputs[i]->size;",
+        "Windows: a batch copies and issues an input at a size read again after the layout: "
+        "one grown meanwhile is copied past its place (over the block's head)",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-batch-at-once-freed", "src/overlapped.c",
+        "            slots[i].at_once = rc == 0;",
+        "            slots[i].at_once = 0;",
+        "Windows: a batch frees the OVERLAPPED of an item done at once that Windows may write "
+        "just after the return",
+        suites=("wine",),
+    ),
+    Mutant(
+        "query-short-answer-leaks-tokens", "src/_wsapeer.c",
+        "            if (status != WSAPEER_OK)\n                close_stray_tokens(info, cap);\n",
+        "",
+        "a query answered in fewer bytes than the structure leaks the tokens it handed out",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-op-short-answer-leaks-tokens", "src/overlapped.c",
+        "            0)\n            close_unclaimed(&stray);",
+        "            0)\n            (void)stray;",
+        "Windows: an operation answered in fewer bytes than the structure leaks its tokens",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-op-short-answer-success", "src/overlapped.c",
+        "        op->status = WSAPEER_E_INTERNAL;\n        if (wsapeer_query_info_parse(",
+        "        if (wsapeer_query_info_parse(",
+        "Windows: an operation's answer too short to parse is a zeroed success",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-no-code-is-success", "src/fwpuclnt_windows.c",
+        "    return err > 0 ? err : WSAPEER_E_INTERNAL;",
+        "    return err;",
+        "Windows: a call that fails with WSAGetLastError() 0 becomes a success",
+        suites=("wine",),
+    ),
+    Mutant(
+        "batch-takes-query", "src/overlapped.c",
+        "            functions[i] > WSAPEER_CALL_DELETE_PEER_TARGET_NAME)",
+        "            functions[i] > WSAPEER_CALL_QUERY_SOCKET_SECURITY)",
+        "a batch issues a query whose answer (and tokens) have nowhere to go",
         suites=("wine",),
     ),
 ]  # fmt: skip
