@@ -1445,14 +1445,13 @@ static int holds_password(const uint8_t *block, size_t size)
     return 0;
 }
 
-/* An OVERLAPPED Windows has yet to write: a free of the block holding it
- * while Internal still says pending is counted in watch_early. */
-static LPWSAOVERLAPPED volatile watch_ov;
+/* HOOK_LATE's OVERLAPPED, which Windows has yet to write: a free of the
+ * block holding it while Internal still says pending counts in watch_early. */
 static volatile LONG watch_early;
 
 void __wrap_free(void *p)
 {
-    LPWSAOVERLAPPED ov = watch_ov;
+    LPWSAOVERLAPPED ov = hook_late_ov;
     if (ov != NULL && p != NULL && (uint8_t *)ov >= (uint8_t *)p &&
         (uint8_t *)ov < (uint8_t *)p + _msize(p) && ov->Internal == STATUS_PENDING)
         InterlockedIncrement(&watch_early);
@@ -2214,7 +2213,6 @@ static void test_batch_done_at_once(void)
     CHECK(wsapeer_batch(1, &function, 1, &sock, 1, inputs, &result, 1000) == 0 && result == 0 &&
               hook_late_ov != NULL,
           "batch done at once: the item's success (%d)", result);
-    watch_ov = hook_late_ov;
     Sleep(50);
     early = (int)watch_early;
     CHECK(early == 0 && dll.pending_count() == 1,
@@ -2227,7 +2225,7 @@ static void test_batch_done_at_once(void)
               "batch done at once: freed once written, before the drain (%lu -> %lu)",
               (unsigned long)handles_before, (unsigned long)handle_count());
     }
-    watch_ov = NULL;
+    hook_late_ov = NULL;
     /* Done at once without I/O: the OVERLAPPED is never written; one drain. */
     wsapeer_test_set_drain_ms(100);
     hook_set_mode = HOOK_UNTOUCHED;
