@@ -852,4 +852,12 @@ MUTANTS = [
         "a batch issues a query whose answer (and tokens) have nowhere to go",
         suites=("wine",),
     ),
+    Mutant(
+        "posix-op-tokens-twice", "src/overlapped.c",
+        "        out->application_token = out->machine_token = 0;\n    op->info_taken = 1;\n"
+        "    return 0;",
+        "    op->info_taken = 1;\n    return 0;",
+        "off Windows an operation hands the same tokens to two callers, each of whom closes them",
+        tests=("tests/test_overlapped.py",),
+    ),
 ]  # fmt: skip
