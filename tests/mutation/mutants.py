@@ -732,8 +732,8 @@ MUTANTS = [
     ),
     Mutant(
         "windows-batch-in-flight-as-aborted", "src/overlapped.c",
-        "                    results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
-        "                    results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
+        "                results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
+        "                results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
         "Windows: a batch reports items Windows still owns as cancelled",
         suites=("wine",),
     ),
