@@ -800,6 +800,16 @@ MUTANTS = [
         "Windows: a routine-mode operation whose thread exited is leaked",
         suites=("wine",),
     ),
+    Mutant(
+        "windows-routine-io-after-unlock", "src/overlapped.c",
+        "    io = take_io(op);\n    wait = op->wait;",
+        "    io = 0;\n    wait = op->wait;",
+        "Windows: a routine-mode operation released on another thread as its routine ends "
+        "stays allocated (with its copy of the settings) until the issuing thread exits",
+        suites=("wine",),
+        also=(("src/overlapped.c", "    if (io)\n        op_unref(op);\n}\n\n/* One call",
+               "    end_io(op);\n}\n\n/* One call"),),
+    ),
     # ---- issue 22: batches read once, done-at-once items, short answers ---------------
     Mutant(
         "windows-batch-rereads-size", "src/overlapped.c",
