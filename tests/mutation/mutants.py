@@ -802,13 +802,13 @@ MUTANTS = [
     ),
     Mutant(
         "windows-routine-io-after-unlock", "src/overlapped.c",
-        "    io = take_io(op);\n    wait = op->wait;",
-        "    io = 0;\n    wait = op->wait;",
+        "    io = take_io(op);\n    wait = op->wait;\n    op->wait = NULL;\n"
+        "    ReleaseSRWLockExclusive(&op->lock);\n",
+        "    wait = op->wait;\n    op->wait = NULL;\n    ReleaseSRWLockExclusive(&op->lock);\n"
+        "    io = take_io(op);\n",
         "Windows: a routine-mode operation released on another thread as its routine ends "
         "stays allocated (with its copy of the settings) until the issuing thread exits",
         suites=("wine",),
-        also=(("src/overlapped.c", "    if (io)\n        op_unref(op);\n}\n\n/* One call",
-               "    end_io(op);\n}\n\n/* One call"),),
     ),
     # ---- issue 22: batches read once, done-at-once items, short answers ---------------
     Mutant(
