@@ -169,6 +169,18 @@ int wsapeer_delete_peer_target_name(uint64_t sock, const void *sockaddr, size_t 
 /* The largest answer believed: far above the 64 bytes any SDK defines. */
 #define QUERY_INFO_LIMIT 4096
 
+/* An answer Windows called a success but too short to parse: the buffer
+ * (cap bytes) started zeroed, so tokens found in it anyway are Windows',
+ * past the length it wrote back. Closed, never leaked. */
+static void close_stray_tokens(const uint8_t *info, size_t cap)
+{
+    wsapeer_query_info stray;
+    if (wsapeer_query_info_parse(info, cap, &stray) == WSAPEER_OK) {
+        (void)wsapeer_close_token(stray.application_token);
+        (void)wsapeer_close_token(stray.machine_token);
+    }
+}
+
 int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_size, int ipsec2,
                                   wsapeer_query_info *out)
 {
@@ -190,6 +202,8 @@ int wsapeer_query_socket_security(uint64_t sock, const void *tmpl, size_t tmpl_s
                                                   NULL);
         if (status == WSAPEER_OK) {
             status = wsapeer_query_info_parse(info, len <= cap ? len : cap, out);
+            if (status != WSAPEER_OK)
+                close_stray_tokens(info, cap);
             break;
         }
         if ((status != WSAPEER_WSAEMSGSIZE && status != WSAPEER_WSAEFAULT) || len <= cap ||
@@ -227,6 +241,8 @@ int wsapeer_query_size_probe(uint64_t sock, const void *tmpl, size_t tmpl_size,
                                      &answer) == WSAPEER_OK) {
             (void)wsapeer_close_token(answer.application_token);
             (void)wsapeer_close_token(answer.machine_token);
+        } else {
+            close_stray_tokens(info, info_cap);
         }
     }
     free(info);

@@ -79,7 +79,7 @@ typedef struct {
 
 typedef struct {
     WSAOVERLAPPED ov;
-    int status;
+    int at_once; /* the call returned 0: done by its word, the OVERLAPPED maybe not yet written */
     int done;
 } wsapeer_batch_slot;
 #endif

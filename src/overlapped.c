@@ -92,7 +92,15 @@ static void close_unclaimed(wsapeer_query_info *info)
 /* The i-th of an array that holds n entries or one shared by all. */
 #define NTH(array, count, i) ((array)[(count) == 1 ? 0 : (i)])
 
-/* Checks the shape of a batch: 0, or a negative status. */
+/* Whether a batch refuses one input as it was read. */
+static int input_refused(const void *data, size_t size)
+{
+    return data == NULL || size > 0xFFFFFFFFu;
+}
+
+/* Checks the shape of a batch, not yet its inputs' contents (each platform
+ * checks them as it reads them): 0, or a negative status. A query is
+ * refused: its answer has nowhere to go in a batch. */
 static int batch_arguments(size_t n, const int *functions, size_t n_functions,
                            const uint64_t *socks, size_t n_socks,
                            const wsapeer_buffer *const *inputs, const int *results)
@@ -106,7 +114,7 @@ static int batch_arguments(size_t n, const int *functions, size_t n_functions,
             functions[i] > WSAPEER_CALL_DELETE_PEER_TARGET_NAME)
             return WSAPEER_E_ARGUMENT;
     for (i = 0; i < n; i++)
-        if (inputs[i] == NULL || inputs[i]->data == NULL || inputs[i]->size > 0xFFFFFFFFu)
+        if (inputs[i] == NULL)
             return WSAPEER_E_ARGUMENT;
     return WSAPEER_OK;
 }
@@ -216,6 +224,16 @@ static void end_io(wsapeer_op *op)
         op_unref(op);
 }
 
+/* Takes the I/O's reference (lock held), for op_unref once the lock is
+ * released: 1 if this caller now holds it. The completion that records DONE
+ * takes it under the same lock, so that a release in between never sees DONE
+ * with the I/O's reference still held and hands the op to a pool wait (in
+ * routine mode one on the issuing thread's exit, which may be never). */
+static int take_io(wsapeer_op *op)
+{
+    return InterlockedExchange(&op->io, 0) == 1;
+}
+
 wsapeer_op *wsapeer_op_new(int function, uint64_t sock, const void *input, size_t size, int mode)
 {
     wsapeer_op *op;
@@ -271,8 +289,16 @@ static void finish(wsapeer_op *op, int status, DWORD bytes)
     op->status = status;
     if (status == 0 && op->function == WSAPEER_CALL_QUERY_SOCKET_SECURITY &&
         wsapeer_query_info_parse((const uint8_t *)op->info_buffer, answer_length(op, bytes),
-                                 &op->info) != 0)
+                                 &op->info) != 0) {
+        /* Too short to parse: an error, never a zeroed success. The buffer
+         * started zeroed, so tokens found in it anyway are Windows' answer
+         * past the length it wrote back: closed, never leaked. */
+        wsapeer_query_info stray;
         op->status = WSAPEER_E_INTERNAL;
+        if (wsapeer_query_info_parse((const uint8_t *)op->info_buffer, op->info_cap, &stray) ==
+            0)
+            close_unclaimed(&stray);
+    }
     STORE_RELEASE(&op->state, OP_DONE);
     /* Routine mode: Windows never signals the event, so it wakes waiters
      * here. Event mode: the event is Windows' word that it is done with the
@@ -460,10 +486,12 @@ static void CALLBACK op_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DW
 {
     wsapeer_op *op = (wsapeer_op *)ov;
     HANDLE wait;
+    int io;
     (void)flags;
     AcquireSRWLockExclusive(&op->lock);
     if (op->state == OP_PENDING) /* else done at once: nothing new to record */
         finish(op, (int)error, bytes);
+    io = take_io(op);
     wait = op->wait;
     op->wait = NULL;
     ReleaseSRWLockExclusive(&op->lock);
@@ -474,7 +502,8 @@ static void CALLBACK op_routine(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DW
         UnregisterWaitEx(wait, INVALID_HANDLE_VALUE);
         op_unref(op);
     }
-    end_io(op);
+    if (io)
+        op_unref(op);
 }
 
 /* One call through the seam with the op's OVERLAPPED: the seam's status. */
@@ -487,7 +516,7 @@ static int issue(wsapeer_op *op)
 
 int wsapeer_op_start(wsapeer_op *op)
 {
-    int rc;
+    int rc, io;
     if (op == NULL || op->state != OP_NEW)
         return WSAPEER_E_ARGUMENT;
     /* Routine mode: the issuing thread's handle tells when its APCs, this
@@ -513,6 +542,8 @@ int wsapeer_op_start(wsapeer_op *op)
         return rc; /* the completion will arrive */
     AcquireSRWLockExclusive(&op->lock);
     finish(op, rc, rc == 0 ? bytes_at_once(&op->ov) : 0);
+    /* Failed at once: no event, no routine, no packet will ever come. */
+    io = rc != 0 && take_io(op);
     ReleaseSRWLockExclusive(&op->lock);
     if (rc == 0) {
         /* Done at once: the call said so, and the outcome is known whether
@@ -532,10 +563,10 @@ int wsapeer_op_start(wsapeer_op *op)
             end_io(op);
         return 0;
     }
-    /* Failed at once: no event, no routine, no packet will ever come. */
     if (op->mode == WSAPEER_OP_EVENT)
         SetEvent(op->event);
-    end_io(op);
+    if (io)
+        op_unref(op);
     /* Nothing answers the call at all: said at once, as off Windows. */
     return rc == WSAPEER_E_UNSUPPORTED ? WSAPEER_E_UNSUPPORTED : 0;
 }
@@ -673,10 +704,20 @@ void wsapeer_op_release(wsapeer_op *op)
 typedef wsapeer_batch_head batch_head;
 typedef wsapeer_batch_slot batch_slot;
 
-/* The block's size for these inputs (its head, n slots, then a copy of
- * every input, each part 8-aligned), or 0 if it would not fit in a size_t;
- * *slots_at says where the slots start. */
-static size_t batch_layout(size_t n, const wsapeer_buffer *const *inputs, size_t *slots_at)
+/* One input as the batch read it, once: the size laid out is the size
+ * copied and issued, whatever the caller's buffer says meanwhile (read
+ * twice, a size grown in between would be copied past its place). */
+typedef struct {
+    const void *data;
+    size_t size;
+    size_t at; /* where its copy goes in the block */
+} batch_input;
+
+/* Lays out the block for these inputs (its head, n slots, then a copy of
+ * every input, each part 8-aligned): its size, or 0 if it would not fit in
+ * a size_t; *slots_at says where the slots start, in[i].at where each copy
+ * goes. */
+static size_t batch_layout(size_t n, batch_input *in, size_t *slots_at)
 {
     wsapeer_layout layout;
     size_t i;
@@ -684,8 +725,19 @@ static size_t batch_layout(size_t n, const wsapeer_buffer *const *inputs, size_t
     wsapeer_layout_take(&layout, 1, sizeof(batch_head));
     *slots_at = wsapeer_layout_take(&layout, n, sizeof(batch_slot));
     for (i = 0; i < n; i++)
-        wsapeer_layout_take(&layout, 1, inputs[i]->size);
+        in[i].at = wsapeer_layout_take(&layout, 1, in[i].size);
     return layout.overflow ? 0 : layout.used;
+}
+
+/* Whether a slot may still be written by Windows: in flight, or done at
+ * once with its OVERLAPPED not yet written (an I/O that completed at once
+ * may write it just after the call's return, as wsapeer_op_start says);
+ * grace_over: the drain for those has run out. */
+static int slot_windows(const batch_slot *slot, int grace_over)
+{
+    if ((DWORD)LOAD_ACQUIRE_PTR(&slot->ov.Internal) != WSAPEER_STATUS_PENDING)
+        return 0;
+    return !slot->done || (slot->at_once && !grace_over);
 }
 
 /* Collects finished slots; returns how many are still in flight. */
@@ -716,18 +768,20 @@ static VOID CALLBACK batch_wake(PVOID param, BOOLEAN timed_out)
     batch_head *head = (batch_head *)param;
     batch_slot *slots = (batch_slot *)((uint8_t *)head + head->slots_at);
     HANDLE wait;
-    size_t i, left = 0;
-    (void)timed_out;
+    size_t i, left = 0, in_flight = 0;
     AcquireSRWLockExclusive(&head->lock);
     wait = head->wait;
     head->wait = NULL;
     ResetEvent(head->event); /* then look: a completion after the reset signals again */
-    for (i = 0; i < head->n; i++)
-        left += !slots[i].done &&
-                (DWORD)LOAD_ACQUIRE_PTR(&slots[i].ov.Internal) == WSAPEER_STATUS_PENDING;
-    /* Slots left and no new wait: the block stays Windows' for good. */
+    for (i = 0; i < head->n; i++) {
+        left += slot_windows(&slots[i], timed_out);
+        in_flight += slot_windows(&slots[i], 1);
+    }
+    /* Slots left and no new wait: the block stays Windows' for good. Only
+     * slots done at once left: one more drain for their late writes. */
     if (left && !RegisterWaitForSingleObject(&head->wait, head->event, batch_wake, head,
-                                             INFINITE, WT_EXECUTEONLYONCE))
+                                             in_flight ? INFINITE : (DWORD)drain_ms,
+                                             WT_EXECUTEONLYONCE))
         head->wait = NULL;
     ReleaseSRWLockExclusive(&head->lock);
     if (wait != NULL)
@@ -742,11 +796,13 @@ static VOID CALLBACK batch_wake(PVOID param, BOOLEAN timed_out)
 }
 
 /* wsapeer_batch returns with slots Windows still owns: the block and its
- * event pass to a pool wait, which frees them when the last slot is done. */
-static void batch_orphan(batch_head *head)
+ * event pass to a pool wait, which frees them when the last slot is done
+ * (timeout: INFINITE with slots in flight, else one drain for slots done
+ * at once, as orphan() gives an operation done at once). */
+static void batch_orphan(batch_head *head, DWORD timeout)
 {
     AcquireSRWLockExclusive(&head->lock);
-    if (!RegisterWaitForSingleObject(&head->wait, head->event, batch_wake, head, INFINITE,
+    if (!RegisterWaitForSingleObject(&head->wait, head->event, batch_wake, head, timeout,
                                      WT_EXECUTEONLYONCE))
         head->wait = NULL; /* no pool wait: the block stays Windows' for good */
     ReleaseSRWLockExclusive(&head->lock);
@@ -757,7 +813,7 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
                   uint32_t timeout_ms)
 {
     size_t i, total, slots_at, left;
-    wsapeer_layout place;
+    batch_input *in;
     uint8_t *block;
     batch_head *head;
     batch_slot *slots;
@@ -769,17 +825,25 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
     bad = batch_arguments(n, functions, n_functions, socks, n_socks, inputs, results);
     if (bad)
         return bad;
+    if (n > SIZE_MAX / sizeof *in || (in = (batch_input *)malloc(n * sizeof *in)) == NULL)
+        return WSAPEER_E_NOMEM;
+    /* Each input read once, here: checked, laid out, copied and issued as read. */
+    for (i = 0; i < n; i++) {
+        in[i].data = inputs[i]->data;
+        in[i].size = inputs[i]->size;
+        if (input_refused(in[i].data, in[i].size)) {
+            free(in);
+            return WSAPEER_E_ARGUMENT;
+        }
+    }
     /* One block: a head, the slots, then a copy of every input. Its size is
      * checked before anything is issued: on i686 it could wrap. */
-    total = batch_layout(n, inputs, &slots_at);
-    if (total == 0)
-        return WSAPEER_E_NOMEM;
-    block = (uint8_t *)calloc(1, total);
-    event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    total = batch_layout(n, in, &slots_at);
+    block = total ? (uint8_t *)calloc(1, total) : NULL;
+    event = block ? CreateEventW(NULL, TRUE, FALSE, NULL) : NULL;
     if (block == NULL || event == NULL) {
         free(block);
-        if (event)
-            CloseHandle(event);
+        free(in);
         return WSAPEER_E_NOMEM;
     }
     head = (batch_head *)block;
@@ -789,16 +853,12 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
     head->total = total;
     InitializeSRWLock(&head->lock);
     slots = (batch_slot *)(block + slots_at);
-    /* The same layout again, placing each input where it was counted. */
-    wsapeer_layout_init(&place, total);
-    wsapeer_layout_take(&place, 1, sizeof(batch_head));
-    wsapeer_layout_take(&place, n, sizeof(batch_slot));
     left = 0;
     for (i = 0; i < n; i++) {
         int rc;
-        size_t size = inputs[i]->size;
-        uint8_t *at = block + wsapeer_layout_take(&place, 1, size);
-        memcpy(at, inputs[i]->data, size);
+        size_t size = in[i].size;
+        uint8_t *at = block + in[i].at;
+        memcpy(at, in[i].data, size);
         /* One shared event, low bit set: no packets, one handle per batch. */
         slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);
         slots[i].ov.Internal = WSAPEER_STATUS_PENDING; /* until Windows writes the outcome */
@@ -810,15 +870,20 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
             CloseHandle(event);
             wsapeer_secure_zero(block, total); /* the copy may hold a password */
             free(block);
+            free(in);
             return WSAPEER_E_UNSUPPORTED;
         }
         if (rc == WSAPEER_WSA_IO_PENDING) {
             left++;
         } else {
+            /* Done at once: as for an operation, Windows may still write
+             * the OVERLAPPED just after the return (see slot_windows). */
+            slots[i].at_once = rc == 0;
             slots[i].done = 1;
             results[i] = rc;
         }
     }
+    free(in); /* read once: nothing reads the caller's inputs again */
     while (left) {
         DWORD wait = INFINITE;
         ResetEvent(event); /* then scan: nothing completed before the reset is missed */
@@ -848,17 +913,20 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
                 break;
             WaitForSingleObject(event, (DWORD)(drain - spent));
         }
-        if (left) {
-            /* No cancellation reached these in time: Windows still owns
-             * them, so they are in flight, not aborted, and the block and
-             * its event are the pool's until the last one is done. */
-            for (i = 0; i < n; i++)
-                if (!slots[i].done)
-                    results[i] = WSAPEER_WSA_IO_INCOMPLETE;
-            batch_orphan(head);
+        /* No cancellation reached these in time: Windows still owns
+         * them, so they are in flight, not aborted. */
+        for (i = 0; i < n; i++)
+            if (!slots[i].done)
+                results[i] = WSAPEER_WSA_IO_INCOMPLETE;
+    }
+    /* Slots Windows may still write (in flight, or done at once with the
+     * OVERLAPPED unwritten): the block and its event are the pool's until
+     * the last is done, one drain at most for those done at once. */
+    for (i = 0; i < n; i++)
+        if (slot_windows(&slots[i], 0)) {
+            batch_orphan(head, left ? INFINITE : (DWORD)drain_ms);
             return WSAPEER_OK;
         }
-    }
     wsapeer_secure_zero(block, total); /* copies of settings may hold passwords */
     free(block);
     CloseHandle(event);
@@ -994,6 +1062,9 @@ int wsapeer_batch(size_t n, const int *functions, size_t n_functions, const uint
     bad = batch_arguments(n, functions, n_functions, socks, n_socks, inputs, results);
     if (bad)
         return bad;
+    for (i = 0; i < n; i++)
+        if (input_refused(inputs[i]->data, inputs[i]->size))
+            return WSAPEER_E_ARGUMENT;
     for (i = 0; i < n; i++) {
         results[i] = call(NTH(functions, n_functions, i), NTH(socks, n_socks, i), inputs[i]->data,
                           inputs[i]->size, &unused);

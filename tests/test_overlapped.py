@@ -121,6 +121,35 @@ def test_unclaimed_query_tokens_are_closed_with_the_operation(model):
             assert model.open_tokens() == 0
 
 
+def test_operation_hands_its_tokens_out_once(model, udp):
+    """Issue 22 (17), POSIX: wsapeer_op_query_info asked twice hands the
+    tokens to the first caller alone; the second gets zeros, so no handle has
+    two owners (each would close it)."""
+    from wsapeer._query import _query_args
+    from wsapeer._wsapeer import ffi
+
+    wsapeer.set_socket_security(udp)
+    model.pretend_peer(SecurityInfoFlags.SECURED, tokens=True)
+    handle, template, size = _query_args(udp, ("192.0.2.1", 500), 8, False)
+    op = lib.wsapeer_op_new(4, handle, template, size, 0)  # WSAPEER_CALL_QUERY_..., EVENT
+    assert op != ffi.NULL
+    try:
+        assert lib.wsapeer_op_start(op) == 0 and lib.wsapeer_op_done(op)
+        first = ffi.new("wsapeer_query_info *")
+        second = ffi.new("wsapeer_query_info *")
+        assert lib.wsapeer_op_query_info(op, first) == 0
+        assert first.application_token and first.machine_token
+        assert lib.wsapeer_op_query_info(op, second) == 0
+        assert (second.application_token, second.machine_token) == (0, 0)
+    finally:
+        lib.wsapeer_op_release(op)
+    tokens = (first.application_token, first.machine_token)
+    assert [model.token_closes(t) for t in tokens] == [0, 0]  # the first caller's
+    for t in tokens:
+        lib.wsapeer_close_token(t)
+    assert model.open_tokens() == 0
+
+
 @pytest.fixture
 def modes(monkeypatch):
     """The mode each operation is created with in C. Off Windows the model

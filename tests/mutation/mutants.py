@@ -246,14 +246,14 @@ MUTANTS = [
     ),
     Mutant(
         "bool-handle-accepted", "wsapeer/_socket.py",
-        "    if isinstance(sock, bool):",
-        "    if False:",
+        "        if type(sock) is not int:  # bool, or a subclass",
+        "        if type(sock) not in (int, bool):  # bool, or a subclass",
         "True passes as socket handle 1",
     ),
     Mutant(
         "unknown-flag-bits-accepted", "wsapeer/_enums.py",
-        "    if value < 0 or value & ~known:",
-        "    if value < 0:",
+        "    if number < 0 or number & ~known:",
+        "    if number < 0:",
         "flag bits no enumeration defines reach Windows",
     ),
     # ---- what is checked is what is marshalled (issue 22, items 1 and 2) -------------
@@ -980,14 +980,15 @@ MUTANTS = [
     ),
     Mutant(
         "windows-batch-in-flight-as-aborted", "src/overlapped.c",
-        "                    results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
-        "                    results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
+        "                results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
+        "                results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
         "Windows: a batch reports items Windows still owns as cancelled",
         suites=("wine",),
     ),
     Mutant(
         "windows-batch-freed-in-flight", "src/overlapped.c",
-        "            batch_orphan(head);\n            return WSAPEER_OK;",
+        "            batch_orphan(head, left ? INFINITE : (DWORD)drain_ms);\n"
+        "            return WSAPEER_OK;",
         "            (void)batch_orphan;",
         "Windows: a batch frees its block (the OVERLAPPEDs) while Windows still owns slots",
         suites=("wine",),
@@ -1083,5 +1084,75 @@ MUTANTS = [
         "   wsapeer.set_socket_security(s)                           # 1. security\n",
         "the client page names the peer before the socket's security, the reverse of "
         "Microsoft's order (strict mode accepts it: the socket ends up secured)", tests=DOCS,
+    ),
+    Mutant(
+        "windows-routine-io-after-unlock", "src/overlapped.c",
+        "    io = take_io(op);\n    wait = op->wait;\n    op->wait = NULL;\n"
+        "    ReleaseSRWLockExclusive(&op->lock);\n",
+        "    wait = op->wait;\n    op->wait = NULL;\n    ReleaseSRWLockExclusive(&op->lock);\n"
+        "    io = take_io(op);\n",
+        "Windows: a routine-mode operation released on another thread as its routine ends "
+        "stays allocated (with its copy of the settings) until the issuing thread exits",
+        suites=("wine",),
+    ),
+    # ---- issue 22: batches read once, done-at-once items, short answers ---------------
+    Mutant(
+        "windows-batch-rereads-size", "src/overlapped.c",
+        "        size_t size = in[i].size;",
+        "        size_t size = inputs[i]->size;",
+        "Windows: a batch copies and issues an input at a size read again after the layout: "
+        "one grown meanwhile is copied past its place (over the block's head)",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-batch-at-once-freed", "src/overlapped.c",
+        "            slots[i].at_once = rc == 0;",
+        "            slots[i].at_once = 0;",
+        "Windows: a batch frees the OVERLAPPED of an item done at once that Windows may write "
+        "just after the return",
+        suites=("wine",),
+    ),
+    Mutant(
+        "query-short-answer-leaks-tokens", "src/_wsapeer.c",
+        "            if (status != WSAPEER_OK)\n                close_stray_tokens(info, cap);\n",
+        "",
+        "a query answered in fewer bytes than the structure leaks the tokens it handed out",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-op-short-answer-leaks-tokens", "src/overlapped.c",
+        "            0)\n            close_unclaimed(&stray);",
+        "            0)\n            (void)stray;",
+        "Windows: an operation answered in fewer bytes than the structure leaks its tokens",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-op-short-answer-success", "src/overlapped.c",
+        "        op->status = WSAPEER_E_INTERNAL;\n        if (wsapeer_query_info_parse(",
+        "        if (wsapeer_query_info_parse(",
+        "Windows: an operation's answer too short to parse is a zeroed success",
+        suites=("wine",),
+    ),
+    Mutant(
+        "windows-no-code-is-success", "src/fwpuclnt_windows.c",
+        "    return err > 0 ? err : WSAPEER_E_INTERNAL;",
+        "    return err;",
+        "Windows: a call that fails with WSAGetLastError() 0 becomes a success",
+        suites=("wine",),
+    ),
+    Mutant(
+        "batch-takes-query", "src/overlapped.c",
+        "            functions[i] > WSAPEER_CALL_DELETE_PEER_TARGET_NAME)",
+        "            functions[i] > WSAPEER_CALL_QUERY_SOCKET_SECURITY)",
+        "a batch issues a query whose answer (and tokens) have nowhere to go",
+        suites=("wine",),
+    ),
+    Mutant(
+        "posix-op-tokens-twice", "src/overlapped.c",
+        "        out->application_token = out->machine_token = 0;\n    op->info_taken = 1;\n"
+        "    return 0;",
+        "    op->info_taken = 1;\n    return 0;",
+        "off Windows an operation hands the same tokens to two callers, each of whom closes them",
+        tests=("tests/test_overlapped.py",),
     ),
 ]  # fmt: skip

@@ -74,7 +74,17 @@ enum {
     HOOK_NO_SIGNAL,  /* completes at once, the event never signalled (hidden from the model) */
     HOOK_UNTOUCHED,  /* completes at once without I/O: the OVERLAPPED never touched */
     HOOK_NO_ROUTINE, /* completes at once, the completion routine never queued */
+    HOOK_LATE,       /* says done at once (0), but the I/O pends and completes later */
+    HOOK_NO_CODE,    /* fails (SOCKET_ERROR) with WSAGetLastError() 0 */
 };
+/* The next overlapped set call grows this input's size by 8 first, as a
+ * caller's thread could while a batch runs. */
+static wsapeer_buffer *volatile hook_grow;
+static LPWSAOVERLAPPED volatile hook_late_ov; /* HOOK_LATE's OVERLAPPED */
+/* >= 0: the next successful query writes this length back; its tokens, as
+ * the model wrote them, are kept in hook_query_tokens. */
+static volatile LONG hook_query_len = -1;
+static uint64_t hook_query_tokens[2];
 static volatile LONG hook_set_mode;         /* for the next overlapped set call only */
 static LPWSAOVERLAPPED volatile hook_query_ov; /* the last overlapped query's OVERLAPPED */
 
@@ -91,9 +101,26 @@ static int WSAAPI hook_set_ptn(SOCKET s, const SOCKET_PEER_TARGET_NAME *ptn, ULO
 {
     set_ptn_fn real = __real___imp_WSASetSocketPeerTargetName;
     LONG mode = ov ? InterlockedExchange(&hook_set_mode, HOOK_PASS) : HOOK_PASS;
+    wsapeer_buffer *grow = ov ? (wsapeer_buffer *)InterlockedExchangePointer(
+                                    (PVOID volatile *)&hook_grow, NULL)
+                              : NULL;
     HANDLE event;
     int rc;
+    if (grow != NULL)
+        grow->size += 8;
     switch (mode) {
+    case HOOK_LATE:
+        dll.set_completion(WSAPEER_MODEL_PEND);
+        rc = real(s, ptn, len, ov, cr);
+        dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+        if (rc == SOCKET_ERROR && WSAGetLastError() == WSA_IO_PENDING) {
+            hook_late_ov = ov;
+            return 0;
+        }
+        return rc;
+    case HOOK_NO_CODE:
+        WSASetLastError(0);
+        return SOCKET_ERROR;
     case HOOK_NO_SIGNAL:
         event = ov->hEvent;
         ov->hEvent = NULL;
@@ -113,9 +140,36 @@ static int WSAAPI hook_query(SOCKET s, const SOCKET_SECURITY_QUERY_TEMPLATE *tmp
                              SOCKET_SECURITY_QUERY_INFO *info, ULONG *ilen, LPWSAOVERLAPPED ov,
                              LPWSAOVERLAPPED_COMPLETION_ROUTINE cr)
 {
+    int rc;
     if (ov != NULL)
         hook_query_ov = ov;
-    return __real___imp_WSAQuerySocketSecurity(s, tmpl, tlen, info, ilen, ov, cr);
+    rc = __real___imp_WSAQuerySocketSecurity(s, tmpl, tlen, info, ilen, ov, cr);
+    if (rc == 0 && info != NULL && ilen != NULL && hook_query_len >= 0) {
+        hook_query_tokens[0] = (uint64_t)info->PeerApplicationAccessTokenHandle;
+        hook_query_tokens[1] = (uint64_t)info->PeerMachineAccessTokenHandle;
+        *ilen = (ULONG)InterlockedExchange(&hook_query_len, -1);
+    }
+    return rc;
+}
+
+/* --wrap=ReleaseSRWLockExclusive (the headers declare it without dllimport:
+ * the shim calls kernel32's thunk): the shim's lock releases come here.
+ * Armed for one thread, its next release holds that thread for a while after
+ * the lock is free, and says so (hook_release_held): a window another thread
+ * can act in, as a preemption there would give it. */
+VOID WINAPI __real_ReleaseSRWLockExclusive(PSRWLOCK lock);
+VOID WINAPI __wrap_ReleaseSRWLockExclusive(PSRWLOCK lock);
+static volatile DWORD hook_release_thread; /* 0: every release as called */
+static HANDLE hook_release_held, hook_release_go_on;
+
+VOID WINAPI __wrap_ReleaseSRWLockExclusive(PSRWLOCK lock)
+{
+    __real_ReleaseSRWLockExclusive(lock);
+    if (hook_release_thread != 0 && hook_release_thread == GetCurrentThreadId()) {
+        hook_release_thread = 0;
+        SetEvent(hook_release_held);
+        WaitForSingleObject(hook_release_go_on, 2000);
+    }
 }
 
 set_ptn_fn __wrap___imp_WSASetSocketPeerTargetName = hook_set_ptn;
@@ -1391,8 +1445,17 @@ static int holds_password(const uint8_t *block, size_t size)
     return 0;
 }
 
+/* HOOK_LATE's OVERLAPPED: a free of the block holding it before the test
+ * lets the model complete it (late_in_flight) counts in watch_early. (Not
+ * judged by Internal: the shim wipes a block before freeing it.) */
+static volatile LONG watch_early, late_in_flight;
+
 void __wrap_free(void *p)
 {
+    LPWSAOVERLAPPED ov = hook_late_ov;
+    if (late_in_flight && ov != NULL && p != NULL && (uint8_t *)ov >= (uint8_t *)p &&
+        (uint8_t *)ov < (uint8_t *)p + _msize(p))
+        InterlockedIncrement(&watch_early);
     if (watch_armed && p != NULL) {
         size_t size = _msize(p);
         InterlockedIncrement(&watch_frees);
@@ -2093,6 +2156,174 @@ static void test_op_query_length(void)
     closesocket(listener);
 }
 
+/* ---- issue 22: batches, short answers, failures without a code ----------- */
+
+/* Issue 22 (5): a batch reads each input once. A size that grows while the
+ * batch runs (after item 0 is issued, before item 1 is copied) changes
+ * nothing: item 1 is copied and issued at the size first read. */
+static void test_batch_reads_inputs_once(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    const int function = WSAPEER_CALL_SET_PEER_TARGET_NAME;
+    wsapeer_buffer buffers[2];
+    const wsapeer_buffer *inputs[2] = {&buffers[0], &buffers[1]};
+    uint64_t sock = (uint64_t)s;
+    int results[2] = {-99, -99};
+    size_t size;
+    uint8_t *second = udp_target(3002, &size);
+    /* Room for the grown size: the test itself reads nothing out of bounds. */
+    uint8_t *grown = (uint8_t *)calloc(1, size + 8);
+
+    memcpy(grown, second, size);
+    buffers[0].data = udp_target(3001, &buffers[0].size);
+    buffers[1].data = grown;
+    buffers[1].size = size;
+    dll.reset();
+    hook_grow = &buffers[1];
+    CHECK(wsapeer_batch(2, &function, 1, &sock, 1, inputs, results, 1000) == 0 &&
+              results[0] == 0 && results[1] == 0 && hook_grow == NULL,
+          "batch read once: both items succeed though item 1's size grew meanwhile (%d %d)",
+          results[0], results[1]);
+    CHECK(dll.record_count() == 2 && record_equals(1, s, second, size),
+          "batch read once: item 1 issued as first read, %u bytes", (unsigned)size);
+    hook_grow = NULL;
+    free((void *)buffers[0].data);
+    free(grown);
+    free(second);
+    closesocket(s);
+}
+
+/* Issue 22 (4): an item the call says done at once (0) keeps its OVERLAPPED
+ * until Windows has written it, as wsapeer_op_start keeps an operation's:
+ * an I/O that completed at once may write it just after the return. */
+static void test_batch_done_at_once(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    const int function = WSAPEER_CALL_SET_PEER_TARGET_NAME;
+    wsapeer_buffer buffer;
+    const wsapeer_buffer *inputs[1] = {&buffer};
+    uint64_t sock = (uint64_t)s;
+    int result = -99, early;
+    DWORD handles_before;
+
+    buffer.data = udp_target(3003, &buffer.size);
+    dll.reset();
+    wsapeer_test_set_drain_ms(3000);
+    handles_before = handle_count();
+    hook_late_ov = NULL;
+    watch_early = 0;
+    late_in_flight = 1;
+    hook_set_mode = HOOK_LATE;
+    CHECK(wsapeer_batch(1, &function, 1, &sock, 1, inputs, &result, 1000) == 0 && result == 0 &&
+              hook_late_ov != NULL,
+          "batch done at once: the item's success (%d)", result);
+    Sleep(50);
+    early = (int)watch_early;
+    CHECK(early == 0 && dll.pending_count() == 1,
+          "batch done at once: its OVERLAPPED not freed before Windows wrote it (%d frees)",
+          early);
+    /* Freed memory is not written: an early free leaves the I/O pending. */
+    late_in_flight = 0;
+    if (early == 0) {
+        CHECK(dll.complete_pending(1) == 1, "batch done at once: Windows writes it late");
+        CHECK(handles_become(handles_before, 1500),
+              "batch done at once: freed once written, before the drain (%lu -> %lu)",
+              (unsigned long)handles_before, (unsigned long)handle_count());
+    }
+    hook_late_ov = NULL;
+    /* Done at once without I/O: the OVERLAPPED is never written; one drain. */
+    wsapeer_test_set_drain_ms(100);
+    hook_set_mode = HOOK_UNTOUCHED;
+    CHECK(wsapeer_batch(1, &function, 1, &sock, 1, inputs, &result, 1000) == 0 && result == 0,
+          "batch done at once without I/O: success");
+    CHECK(handles_become(handles_before, 3000),
+          "batch done at once without I/O: freed after one drain (%lu -> %lu)",
+          (unsigned long)handles_before, (unsigned long)handle_count());
+    hook_set_mode = HOOK_PASS;
+    wsapeer_test_set_drain_ms(RELEASE_DRAIN_MS);
+    free((void *)buffer.data);
+    closesocket(s);
+}
+
+/* Issue 22 (6, 17): Windows says success but writes back a length under
+ * the 24 bytes of SOCKET_SECURITY_QUERY_INFO: an error, one-shot and as an
+ * operation, and the tokens it handed out are closed, never leaked. */
+static void test_query_short_answer(void)
+{
+    SOCKET listener, client, server;
+    size_t size;
+    uint8_t *tmpl = shim_template(&sdk_template_vectors[1], &size); /* access mask 8 */
+    wsapeer_query_info info;
+    wsapeer_op *op;
+    int rc;
+
+    dll.reset();
+    server = secured_server(&listener, &client);
+    dll.set_peer_security(SOCKET_INFO_CONNECTION_SECURED, 1, 0, 0, 0, NULL);
+    hook_query_tokens[0] = hook_query_tokens[1] = 0;
+    hook_query_len = 16;
+    rc = wsapeer_query_socket_security((uint64_t)server, tmpl, size, 0, &info);
+    CHECK(rc != 0 && hook_query_len == -1 && info.application_token == 0,
+          "short answer: a one-shot query answered in 16 bytes is an error (%d)", rc);
+    CHECK(hook_query_tokens[0] != 0 && dll.token_closes(hook_query_tokens[0]) == 1 &&
+              dll.token_closes(hook_query_tokens[1]) == 1,
+          "short answer: the one-shot query closed the tokens (%d %d)",
+          dll.token_closes(hook_query_tokens[0]), dll.token_closes(hook_query_tokens[1]));
+
+    hook_query_tokens[0] = hook_query_tokens[1] = 0;
+    hook_query_len = 16;
+    op = wsapeer_op_new(WSAPEER_CALL_QUERY_SOCKET_SECURITY, (uint64_t)server, tmpl, size,
+                        WSAPEER_OP_EVENT);
+    CHECK(op && wsapeer_op_start(op) == 0 && wsapeer_op_wait(op, 1000) == 1 &&
+              hook_query_len == -1,
+          "short answer: query op done");
+    memset(&info, 0, sizeof info);
+    rc = op ? wsapeer_op_query_info(op, &info) : 0;
+    CHECK(op && wsapeer_op_result(op) != 0 && rc != 0 && info.application_token == 0,
+          "short answer: the op's answer in 16 bytes is an error, not a zeroed success (%d)", rc);
+    wsapeer_op_release(op);
+    CHECK(hook_query_tokens[0] != 0 && dll.token_closes(hook_query_tokens[0]) == 1 &&
+              dll.token_closes(hook_query_tokens[1]) == 1,
+          "short answer: the op closed the tokens (%d %d)",
+          dll.token_closes(hook_query_tokens[0]), dll.token_closes(hook_query_tokens[1]));
+    free(tmpl);
+    closesocket(client);
+    closesocket(server);
+    closesocket(listener);
+}
+
+/* Issue 22 (17): a call that fails with WSAGetLastError() 0 stays a
+ * failure; a batch refuses a query (its answer would have nowhere to go). */
+static void test_failure_without_code(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    const int query = WSAPEER_CALL_QUERY_SOCKET_SECURITY;
+    size_t size;
+    uint8_t *buf = udp_target(3005, &size);
+    wsapeer_buffer buffer;
+    const wsapeer_buffer *inputs[1] = {&buffer};
+    uint64_t sock = (uint64_t)s;
+    int result = -99;
+    wsapeer_op *op;
+
+    dll.reset();
+    hook_set_mode = HOOK_NO_CODE;
+    op = wsapeer_op_new(WSAPEER_CALL_SET_PEER_TARGET_NAME, sock, buf, size, WSAPEER_OP_EVENT);
+    CHECK(op && wsapeer_op_start(op) == 0 && wsapeer_op_done(op) &&
+              wsapeer_op_result(op) == WSAPEER_E_INTERNAL,
+          "no code: a failure with WSAGetLastError() 0 is WSAPEER_E_INTERNAL, not success (%d)",
+          op ? wsapeer_op_result(op) : 0);
+    wsapeer_op_release(op);
+    hook_set_mode = HOOK_PASS;
+    buffer.data = buf;
+    buffer.size = size;
+    CHECK(wsapeer_batch(1, &query, 1, &sock, 1, inputs, &result, 100) == WSAPEER_E_ARGUMENT &&
+              dll.record_count() == 0,
+          "batch: a query is refused as an argument error, nothing issued");
+    free(buf);
+    closesocket(s);
+}
+
 /* ---- publication: done implies the final status, on every thread ------- */
 
 #define STRESS_OPS 1000
@@ -2382,6 +2613,89 @@ static void test_op_routine_thread_exit(void)
     closesocket(s);
 }
 
+/* ---- a release racing with the completion routine ---------------------- */
+
+typedef struct {
+    SOCKET s;
+    const uint8_t *buf;
+    size_t size;
+    wsapeer_op *op;
+    int started;
+    HANDLE ready, go_on, checked;
+} race_args;
+
+/* The issuing thread: starts a routine-mode op, then (told to) runs its
+ * routine with the hook armed, and lives on until the test has looked. */
+static DWORD WINAPI routine_then_linger(LPVOID param)
+{
+    race_args *a = (race_args *)param;
+    a->op = wsapeer_op_new(WSAPEER_CALL_SET_PEER_TARGET_NAME, (uint64_t)a->s, a->buf, a->size,
+                           WSAPEER_OP_ROUTINE);
+    a->started = a->op ? wsapeer_op_start(a->op) : -100;
+    SetEvent(a->ready);
+    WaitForSingleObject(a->go_on, INFINITE);
+    hook_release_thread = GetCurrentThreadId();
+    SleepEx(0, TRUE); /* the routine runs here; the op is not touched after */
+    hook_release_thread = 0;
+    WaitForSingleObject(a->checked, INFINITE);
+    return 0;
+}
+
+/* Issue 22 (3): the caller's release on another thread, just after the
+ * routine recorded DONE and unlocked, before it dropped the I/O's
+ * reference. The op must be freed at once, not left to a pool wait on the
+ * issuing thread's exit while that thread lives on. */
+static void test_op_routine_release_race(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    size_t size;
+    uint8_t *buf = udp_target(511, &size);
+    race_args args;
+    HANDLE thread;
+    int held;
+
+    dll.reset();
+    dll.set_completion(WSAPEER_MODEL_PEND);
+    memset(&args, 0, sizeof args);
+    args.s = s;
+    args.buf = buf;
+    args.size = size;
+    args.ready = CreateEventW(NULL, TRUE, FALSE, NULL);
+    args.go_on = CreateEventW(NULL, TRUE, FALSE, NULL);
+    args.checked = CreateEventW(NULL, TRUE, FALSE, NULL);
+    hook_release_held = CreateEventW(NULL, TRUE, FALSE, NULL);
+    hook_release_go_on = CreateEventW(NULL, TRUE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, routine_then_linger, &args, 0, NULL);
+    WaitForSingleObject(args.ready, INFINITE);
+    CHECK(args.started == WSAPEER_WSA_IO_PENDING && dll.complete_pending(10) == 1,
+          "release race: routine-mode op pending, then completed (APC queued)");
+    SetEvent(args.go_on);
+    held = WaitForSingleObject(hook_release_held, 2000) == WAIT_OBJECT_0;
+    CHECK(held && wsapeer_op_done(args.op),
+          "release race: the routine recorded DONE and released its lock");
+    if (held)
+        wsapeer_op_release(args.op); /* in the window */
+    SetEvent(hook_release_go_on);
+    CHECK(live_becomes(0, 1500),
+          "release race: freed once the routine and the release are both done, its thread "
+          "alive (%u live)",
+          (unsigned)wsapeer_op_live());
+    SetEvent(args.checked);
+    WaitForSingleObject(thread, INFINITE);
+    CloseHandle(thread);
+    if (!held)
+        wsapeer_op_release(args.op);
+    CHECK(live_becomes(0, 3000), "release race: nothing left once its thread exited");
+    CloseHandle(args.ready);
+    CloseHandle(args.go_on);
+    CloseHandle(args.checked);
+    CloseHandle(hook_release_held);
+    CloseHandle(hook_release_go_on);
+    dll.set_completion(WSAPEER_MODEL_IMMEDIATE);
+    free(buf);
+    closesocket(s);
+}
+
 /* Wine's thread pool keeps a wait thread, and an event handle of its own,
  * while any wait is registered, and lets them go a while after the last one
  * is unregistered. The shim registers waits for what is released in flight,
@@ -2439,9 +2753,14 @@ int main(void)
     test_pending_aborted_by_close();
     test_op_run();
     test_op_query_length();
+    test_batch_reads_inputs_once();
+    test_batch_done_at_once();
+    test_query_short_answer();
+    test_failure_without_code();
     test_op_publish_stress();
     test_op_done_at_once();
     test_op_routine_thread_exit();
+    test_op_routine_release_race();
     test_zeroing_ops();
     test_zeroing_batch();
     /* Last: the unwiped copies it frees could linger in blocks malloc hands out again. */
