@@ -14,13 +14,12 @@ _E = TypeVar("_E", bound=enum.Enum)
 
 
 def _refuse_operand(left: object, right: object, op: str) -> NoReturn:
+    why = ""
+    if isinstance(right, enum.Enum):
+        why = "; another enumeration's member would be taken for this one's bit of its value"
     raise TypeError(
         f"{left!r} {op} {right!r}: a {type(left).__name__} combines only with "
-        f"{type(left).__name__} members or a plain int, not {kind_of(right)}; a member of "
-        "another enumeration would be taken for this one's bit of the same value"
-        if isinstance(right, enum.Enum)
-        else f"{left!r} {op} {right!r}: a {type(left).__name__} combines only with "
-        f"{type(left).__name__} members or a plain int, not {kind_of(right)}"
+        f"{type(left).__name__} members or a plain int, not {kind_of(right)}{why}"
     )
 
 
