@@ -17,6 +17,7 @@ so the interface is written once and the C compiler checks the shim against it.
 
     python build_ffi.py                         # builds the module in place
     python build_ffi.py --show sources --platform win32
+    python build_ffi.py --emit-c out.c --platform win32   # cffi's C, not compiled
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def plan(platform: str = sys.platform, environ: Optional[Mapping[str, str]] = No
     )
 
 
-def _ffibuilder() -> FFI:
-    chosen = plan()
+def _ffibuilder(platform: str = sys.platform) -> FFI:
+    chosen = plan(platform)
     builder = FFI()
     builder.cdef(chosen.cdef)
     builder.set_source(
@@ -143,8 +144,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         choices=list(Plan._fields),
         help="print what a build would use instead of building",
     )
-    parser.add_argument("--platform", default=sys.platform, help="as sys.platform (with --show)")
+    parser.add_argument(
+        "--emit-c",
+        metavar="FILE",
+        help="write the C that cffi would compile (for --platform) instead of building",
+    )
+    parser.add_argument(
+        "--platform", default=sys.platform, help="as sys.platform (with --show or --emit-c)"
+    )
     args = parser.parse_args(argv)
+    if args.emit_c:
+        # tests/windows_python compiles this with mingw-w64 for Windows CPython.
+        _ffibuilder(args.platform).emit_c_code(args.emit_c)
+        return 0
     if args.show:
         value = getattr(plan(args.platform), args.show)
         print(value if isinstance(value, str) else "\n".join(value))
