@@ -14,6 +14,8 @@ from wsapeer import PeerTargetName, SecuritySettings, WinsockError
 from wsapeer._wsapeer import lib
 from wsapeer.testing import contract_model
 
+pytestmark = pytest.mark.needs_model
+
 
 class Named(PeerTargetName):
     """A subclass is still a peer target name, never settings."""

@@ -12,6 +12,8 @@ import wsapeer.aio
 from wsapeer import PeerTargetName, SecuritySettings
 from wsapeer.testing import contract_model
 
+pytestmark = pytest.mark.needs_model
+
 
 def test_echo_end_to_end_in_microsofts_order():
     seen = {}

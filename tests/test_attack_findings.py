@@ -48,6 +48,7 @@ class Port(int):
         (lambda: wsapeer.create_server(("127.0.0.1", 0), backlog=True), TypeError, "backlog"),
     ],
 )  # fmt: skip
+@pytest.mark.needs_model
 def test_out_of_range_is_refused_before_any_socket(call, exc, match):
     before = open_fds()
     with contract_model() as model, pytest.raises(exc, match=match):
@@ -65,6 +66,7 @@ def test_out_of_range_is_refused_before_any_socket(call, exc, match):
         lambda: wsapeer.aio.start_server(print, "127.0.0.1", Port(70000)),
     ],
 )
+@pytest.mark.needs_model
 def test_the_asyncio_helpers_check_first_too(make):
     before = open_fds()
     with contract_model() as model, pytest.raises((TypeError, ValueError)):
@@ -102,6 +104,7 @@ def test_aio_wait_refuses_anything_but_an_operation(make):
 
 
 # ---- item 9: a block that ends mid-batch ---------------------------------------------------
+@pytest.mark.needs_model
 def test_a_batch_cut_by_the_end_of_its_block_says_which_items_were_made():
     """Items issued before another thread ended the block were made and say so; the
     rest say UnsupportedPlatformError, in their own slots: never a success for an
@@ -170,6 +173,7 @@ class V6(socket.socket):
     pass
 
 
+@pytest.mark.needs_model
 def test_a_target_seen_before_still_checks_a_subclass_sockets_family():
     with contract_model() as model:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as plain:
@@ -185,6 +189,7 @@ def test_a_target_seen_before_still_checks_a_subclass_sockets_family():
 # ---- item 13: aio.apply on a closed socket -------------------------------------------------
 @pytest.mark.parametrize("kind", [socket.socket, V6])
 @pytest.mark.parametrize("target", [PeerTargetName("host/x"), SecuritySettings()])
+@pytest.mark.needs_model
 def test_aio_apply_on_a_closed_socket_reaches_nothing(kind, target):
     family = socket.AF_INET6 if kind is V6 else socket.AF_INET
     sock = kind(family, socket.SOCK_STREAM)
@@ -200,6 +205,7 @@ def test_aio_apply_on_a_closed_socket_reaches_nothing(kind, target):
 
 
 # ---- item 14: a connection whose query fails is reported, and never served -----------------
+@pytest.mark.needs_model
 def test_a_failed_per_connection_query_reaches_the_loops_exception_handler(monkeypatch):
     served, reported = [], []
 
@@ -234,6 +240,7 @@ def test_a_failed_per_connection_query_reaches_the_loops_exception_handler(monke
 
 
 # ---- item 15: a secured listener's port is never shared on Windows ------------------------
+@pytest.mark.needs_model
 def test_create_server_asks_windows_for_an_exclusive_port(monkeypatch):
     options = []
     import wsapeer._helpers
@@ -247,6 +254,7 @@ def test_create_server_asks_windows_for_an_exclusive_port(monkeypatch):
     assert options == [(socket.SOL_SOCKET, -5, 1)]
 
 
+@pytest.mark.needs_model
 def test_create_server_elsewhere_reuses_the_address_as_socket_create_server_does(monkeypatch):
     options = []
     real = socket.socket.setsockopt
@@ -266,6 +274,7 @@ def test_create_server_elsewhere_reuses_the_address_as_socket_create_server_does
         lambda s: wsapeer.impersonate_peer(s, ("::1", 5150)).__enter__(),
     ],
 )
+@pytest.mark.needs_model
 def test_impersonating_a_peer_of_the_other_family_is_refused(call):
     with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         wsapeer.set_socket_security(s)

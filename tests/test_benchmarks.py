@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from builds import CANNOT_BUILD
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
@@ -28,6 +29,7 @@ def sockets():
         s.close()
 
 
+@pytest.mark.skipif(CANNOT_BUILD is not None, reason=str(CANNOT_BUILD))
 def test_every_contender_sends_the_same_bytes(sockets, tmp_path):
     # cwd elsewhere: a wsapeer in the cwd would come before the echo build.
     result = subprocess.run(
@@ -44,6 +46,9 @@ def test_every_contender_sends_the_same_bytes(sockets, tmp_path):
     assert re.search(r"^ok +same bytes:", result.stdout, re.MULTILINE), result.stdout
 
 
+@pytest.mark.needs_model(
+    reason="a contender calls wsapeer_set_peer_target_name, in test builds only"
+)
 def test_report_renders(sockets):
     contenders = bench.contenders(sockets)
     times = {c.key: [100.0, 110.0] for c in contenders}
@@ -54,6 +59,7 @@ def test_report_renders(sockets):
     assert "WSAPEER_FWPUCLNT=echo" in text
 
 
+@pytest.mark.needs_model(reason="benchmarks the contract model, in a child process")
 def test_model_scaling_benchmark_runs(tmp_path):
     """The contract model's scaling benchmark runs at small sizes (its counts
     are checked inside); timings are reported, never asserted."""

@@ -34,6 +34,7 @@ def rst_examples(text: str) -> list:
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="sock_recvfrom needs Python 3.11")
+@pytest.mark.needs_model
 def test_asyncio_server_example():
     [code] = [b for b in rst_examples(DOCS["asyncio.rst"]) if "async def serve" in b]
     namespace: dict = {}
@@ -74,6 +75,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
+@pytest.mark.needs_model
 def test_every_python_block_runs_as_written(index, recwarn):
     """Each example runs alone, as a reader would paste it: under the contract
     model in strict mode here (the blocks that show the model enter it
@@ -225,6 +227,7 @@ def skip_before_311(label: str, examples: List[Example]) -> None:
 
 @pytest.mark.parametrize("peer", sorted(PEERS))
 @pytest.mark.parametrize("label", sorted(UNDER_MODEL))
+@pytest.mark.needs_model
 def test_docs_examples_under_each_peer(label, peer):
     setup, examples = UNDER_MODEL[label]
     skip_before_311(label, examples)
@@ -238,6 +241,7 @@ def test_docs_examples_under_each_peer(label, peer):
 @pytest.mark.parametrize(
     "name", sorted(n for n in DOCS if page_examples(DOCS[n]) and f"docs/{n}" not in UNDER_MODEL)
 )
+@pytest.mark.needs_model
 def test_docs_examples_that_enter_the_model_themselves(name):
     """A page whose examples enter the model themselves runs them as written,
     and prints what the page shows."""

@@ -106,6 +106,7 @@ def test_a_str_subclass_is_refused(make):
         make()
 
 
+@pytest.mark.needs_model
 def test_nothing_reaches_the_model_from_a_lying_value():
     with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         with pytest.raises(TypeError):

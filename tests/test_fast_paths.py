@@ -19,6 +19,8 @@ import wsapeer.aio
 from wsapeer import PeerTargetName, SecurityProtocol, WinsockError
 from wsapeer.testing import contract_model
 
+pytestmark = pytest.mark.needs_model
+
 
 def newest(model):
     """The last accepted call. The model replaces the record of a repeated call

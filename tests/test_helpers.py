@@ -7,6 +7,7 @@ import ipaddress
 import socket
 
 import pytest
+from builds import OUTSIDE_THE_MODEL
 
 import wsapeer
 from wsapeer import IPsecSettings, PeerTargetName, SecurityProtocol, SecuritySettings
@@ -20,6 +21,7 @@ def open_fds():
 
 
 @pytest.mark.parametrize("host, family", [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)])
+@pytest.mark.needs_model
 def test_client_and_server_in_microsofts_order(host, family):
     with contract_model(strict=True) as model:
         model.pretend_peer(tokens=True)
@@ -40,6 +42,7 @@ def test_client_and_server_in_microsofts_order(host, family):
         assert model.violations() == []
 
 
+@pytest.mark.needs_model
 def test_settings_and_protocol_follow_each_other():
     settings = IPsecSettings(protocol=SecurityProtocol.IPSEC2)
     with contract_model(strict=True) as model:
@@ -54,6 +57,7 @@ def test_settings_and_protocol_follow_each_other():
             server.accept()[0].close()
 
 
+@pytest.mark.needs_model
 def test_timeout_and_source_address():
     with contract_model():
         server = wsapeer.create_server(("127.0.0.1", 0))
@@ -111,6 +115,7 @@ def test_timeout_and_source_address():
         (lambda: wsapeer.create_server(("127.0.0.1", 0, 0, 0)), ValueError, "IPv6"),
     ],
 )  # fmt: skip
+@pytest.mark.needs_model
 def test_bad_input_is_refused_before_any_socket(call, exc, match):
     before = open_fds()
     with contract_model() as model, pytest.raises(exc, match=match):
@@ -120,6 +125,7 @@ def test_bad_input_is_refused_before_any_socket(call, exc, match):
     assert open_fds() == before
 
 
+@pytest.mark.needs_model
 def test_a_closed_server_refuses_and_nothing_leaks():
     server = (
         wsapeer.create_server(("127.0.0.1", 0)) if False else socket.create_server(("127.0.0.1", 0))
@@ -137,6 +143,7 @@ def test_a_closed_server_refuses_and_nothing_leaks():
     assert open_fds() == before
 
 
+@pytest.mark.needs_model(reason=OUTSIDE_THE_MODEL)
 def test_outside_the_model_nothing_is_left_open():
     before = open_fds()
     with pytest.raises(wsapeer.UnsupportedPlatformError):
@@ -146,6 +153,7 @@ def test_outside_the_model_nothing_is_left_open():
     assert open_fds() == before
 
 
+@pytest.mark.needs_model
 def test_an_ipv6_four_tuple_is_used_as_given():
     with contract_model(), wsapeer.create_server(("::1", 0), family=socket.AF_INET6) as server:
         host, port = server.getsockname()[:2]
@@ -156,6 +164,7 @@ def test_an_ipv6_four_tuple_is_used_as_given():
         wsapeer.create_connection(("127.0.0.1", 80, 0, 0), "host/x")
 
 
+@pytest.mark.needs_model
 def test_ipaddress_hosts_are_addresses_too():
     """PeerAddress admits ipaddress objects; so do the helpers."""
     host = ipaddress.ip_address("127.0.0.1")
@@ -166,6 +175,7 @@ def test_ipaddress_hosts_are_addresses_too():
             server.accept()[0].close()
 
 
+@pytest.mark.needs_model
 def test_a_source_four_tuple_is_bound_as_given(monkeypatch):
     bound = []
     real_bind = socket.socket.bind

@@ -479,6 +479,7 @@ def refused(outcome) -> bool:
 
 
 @pytest.mark.parametrize("qualified, name, values", list(attacks()))
+@pytest.mark.needs_model
 def test_a_hostile_argument_is_refused_before_anything_is_made(qualified, name, values):
     """Each value in turn, in one model block: every one refused, nothing recorded."""
     taken = []
@@ -538,6 +539,7 @@ S = SecuritySettingsFlags
         lambda: asyncio.run(wsapeer.aio.wait(__import__("concurrent.futures").futures.Future())),
     ],
 )
+@pytest.mark.needs_model
 def test_regressions(make):
     before = open_fds()
     with contract_model() as model, pytest.raises((TypeError, ValueError)):
@@ -547,6 +549,7 @@ def test_regressions(make):
     assert open_fds() <= before
 
 
+@pytest.mark.needs_model
 def test_a_fileno_that_changes_is_read_once():
     """Whatever the call does, it does it to the socket fileno() named first."""
     with (
@@ -574,6 +577,7 @@ def test_a_fileno_that_changes_is_read_once():
         assert model.calls(first.fileno())
 
 
+@pytest.mark.needs_model
 def test_many_hostile_items_are_each_refused_in_their_slot():
     closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     closed.close()

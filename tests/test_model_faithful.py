@@ -16,7 +16,14 @@ from wsapeer import WinsockError
 from wsapeer._wsapeer import lib
 from wsapeer.testing import contract_model
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX sockets and fork")
+pytestmark = [
+    pytest.mark.needs_model,
+    # Identity by inode across dup() and fork() is POSIX's; on Windows the
+    # model keys handles, tested by tests/windows/test_shim.c.
+    pytest.mark.skipif(
+        sys.platform == "win32", reason="POSIX socket identity: inodes, dup() and fork()"
+    ),
+]
 
 
 def listener(address, secured):

@@ -3,7 +3,6 @@ any order on many peers stay exactly what was asked (issue 14 replaced the
 model's lists with hash tables; deletion shifts entries back)."""
 
 import socket
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +12,7 @@ import wsapeer
 from wsapeer import WinsockError
 from wsapeer.testing import contract_model
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the in-process model")
+pytestmark = pytest.mark.needs_model
 
 # Few ports, many operations: long probe chains, collisions and wrap-around in
 # a table of 16 to 64 slots.

@@ -50,6 +50,7 @@ def udp():
         yield s
 
 
+@pytest.mark.needs_model
 def test_operation_lifecycle(model, udp):
     target = PeerTargetName("host/p", ("192.0.2.1", 500))
     with target.apply_async(udp) as op:
@@ -62,6 +63,7 @@ def test_operation_lifecycle(model, udp):
     assert model.peer_target_names(udp) == [target]
 
 
+@pytest.mark.needs_model
 def test_operation_failure_raises_from_result(model, udp):
     op = PeerTargetName("host/p", ("192.0.2.1", 500)).apply_async(udp.fileno())
     op.result()
@@ -73,6 +75,7 @@ def test_operation_failure_raises_from_result(model, udp):
     assert info.value.winerror == 10056
 
 
+@pytest.mark.needs_model
 def test_operations_are_freed(model, udp):
     gc.collect()
     before = lib.wsapeer_op_live()
@@ -83,6 +86,7 @@ def test_operations_are_freed(model, udp):
     assert lib.wsapeer_op_live() == before
 
 
+@pytest.mark.needs_model
 def test_async_siblings(model, udp):
     op = wsapeer.set_socket_security_async(udp, IPsecSettings(user_name="u", password="p"))
     assert op.result() is None
@@ -105,6 +109,7 @@ def test_async_siblings(model, udp):
     assert sdk.decode_query_template(template) == (0, ("192.0.2.1", 500), 8, False, 0, 0)
 
 
+@pytest.mark.needs_model
 def test_unclaimed_query_tokens_are_closed_with_the_operation(model):
     listener = socket.socket()
     wsapeer.set_socket_security(listener)
@@ -121,6 +126,7 @@ def test_unclaimed_query_tokens_are_closed_with_the_operation(model):
             assert model.open_tokens() == 0
 
 
+@pytest.mark.needs_model
 def test_operation_hands_its_tokens_out_once(model, udp):
     """Issue 22 (17), POSIX: wsapeer_op_query_info asked twice hands the
     tokens to the first caller alone; the second gets zeros, so no handle has
@@ -172,6 +178,7 @@ def modes(monkeypatch):
 
 
 @pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+@pytest.mark.needs_model
 def test_every_async_call_in_either_mode(model, udp, modes, routine):
     """Every async call hands C the mode asked for, and sends the same bytes in
     both; off Windows the mode changes nothing else."""
@@ -241,6 +248,7 @@ def _no_call_made(model, call, exc, match):
          "IPv6 address but the socket is IPv4"),
     ],
 )  # fmt: skip
+@pytest.mark.needs_model
 def test_async_argument_errors_call_nothing(model, udp, call, exc, match):
     wsapeer.set_socket_security(udp)  # something recorded, to see that it stays alone
     _no_call_made(model, lambda: call(udp), exc, match)
@@ -255,6 +263,7 @@ def _failed(op, function):
     return info.value.winerror
 
 
+@pytest.mark.needs_model
 def test_refused_set_peer_target_name_async(model, udp):
     op = PeerTargetName("h").apply_async(udp)  # documented: the model refuses a zero UDP peer
     assert _failed(op, SET_NAME) == 10022
@@ -262,6 +271,7 @@ def test_refused_set_peer_target_name_async(model, udp):
 
 
 @pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+@pytest.mark.needs_model
 def test_refused_set_socket_security_async(model, udp, routine):
     wsapeer.set_socket_security_async(udp, routine=routine).result()
     records = model.records
@@ -279,6 +289,7 @@ def test_refused_set_socket_security_async(model, udp, routine):
 
 
 @pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+@pytest.mark.needs_model
 def test_refused_delete_peer_target_name_async(model, udp, routine):
     PeerTargetName("h", ("192.0.2.1", 500)).apply(udp)
     records = model.records
@@ -289,6 +300,7 @@ def test_refused_delete_peer_target_name_async(model, udp, routine):
 
 
 @pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+@pytest.mark.needs_model
 def test_refused_query_socket_security_async(model, udp, routine):
     op = wsapeer.query_socket_security_async(udp, routine=routine)
     assert _failed(op, QUERY) == 10040  # UDP without a peer: WSAEMSGSIZE
@@ -299,6 +311,7 @@ def test_refused_query_socket_security_async(model, udp, routine):
 
 
 @pytest.mark.parametrize("routine", [False, True], ids=["event", "routine"])
+@pytest.mark.needs_model
 def test_async_calls_on_a_non_socket_are_wsaenotsock(model, routine):
     r, w = os.pipe()
     try:
@@ -327,6 +340,7 @@ def test_async_unsupported_off_windows(udp):
         wsapeer.apply_many([(udp, PeerTargetName("h", ("192.0.2.1", 7)))])
 
 
+@pytest.mark.needs_model
 def test_wait_timeout_validation(model, udp):
     op = PeerTargetName("h", ("192.0.2.1", 7)).apply_async(udp)
     with pytest.raises(ValueError, match="must not be negative"):
@@ -342,6 +356,7 @@ def test_wait_timeout_validation(model, udp):
 # ---- batches -----------------------------------------------------------------
 
 
+@pytest.mark.needs_model
 def test_apply_many_udp_server(model, udp):
     targets = [PeerTargetName(f"host/p{i}", ("192.0.2.1", 1000 + i)) for i in range(1000)]
     results = wsapeer.apply_many([(udp, t) for t in targets])
@@ -353,6 +368,7 @@ def test_apply_many_udp_server(model, udp):
     assert model.peer_target_names(udp) == targets
 
 
+@pytest.mark.needs_model
 def test_apply_many_tcp_server(model):
     socks = [socket.socket() for _ in range(50)]
     try:
@@ -372,6 +388,7 @@ def test_apply_many_tcp_server(model):
             s.close()
 
 
+@pytest.mark.needs_model
 def test_apply_many_one_failure_hides_nothing(model, udp):
     connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     connected.connect(("127.0.0.1", 9))
@@ -402,6 +419,7 @@ def test_apply_many_one_failure_hides_nothing(model, udp):
          r"items\[1\]: peer is an IPv6 address"),
     ],
 )  # fmt: skip
+@pytest.mark.needs_model
 def test_apply_many_item_errors_stay_in_their_slot(model, udp, bad, exc, match):
     """A peer closing its socket mid-batch is normal on a server: the bad item's
     slot holds why it was not issued, and the good items around it are issued."""
@@ -422,12 +440,14 @@ def test_apply_many_item_errors_stay_in_their_slot(model, udp, bad, exc, match):
         (5, r"items must be an iterable of \(sock, target\) pairs, not int"),
     ],
 )
+@pytest.mark.needs_model
 def test_apply_many_malformed_call_issues_nothing(model, items, match):
     with pytest.raises(TypeError, match=match):
         wsapeer.apply_many(items)
     assert model.records == []
 
 
+@pytest.mark.needs_model
 def test_apply_many_lets_the_callers_generator_errors_through(model):
     """A TypeError raised inside the caller's generator is the caller's: it
     must not be reported as "items must be an iterable"."""
@@ -447,6 +467,7 @@ EXCEPTION_GROUP = (
 )
 
 
+@pytest.mark.needs_model
 def test_apply_many_takes_any_iterable_and_can_raise_a_group(model, udp):
     targets = (PeerTargetName("h", ("192.0.2.1", port)) for port in (1, 2))
     assert wsapeer.apply_many((udp, t) for t in targets) == [None, None]
@@ -462,6 +483,7 @@ def test_apply_many_takes_any_iterable_and_can_raise_a_group(model, udp):
         wsapeer.apply_many(items, raise_on_error=1)
 
 
+@pytest.mark.needs_model
 def test_apply_many_empty(model):
     assert wsapeer.apply_many([]) == []
 
@@ -469,6 +491,7 @@ def test_apply_many_empty(model):
 # ---- asyncio -------------------------------------------------------------------
 
 
+@pytest.mark.needs_model
 def test_asyncio_end_to_end(model):
     async def main():
         with socket.socket() as client, socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as u:
@@ -501,6 +524,7 @@ def test_asyncio_end_to_end(model):
     ]
 
 
+@pytest.mark.needs_model
 def test_asyncio_errors_propagate(model):
     async def main():
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
@@ -601,6 +625,7 @@ def test_asyncio_cancellation_cancels_the_operation(monkeypatch):
     assert op.cancelled
 
 
+@pytest.mark.needs_model
 def test_asyncio_refuses_routine_mode_operations(model, udp):
     """A routine's APC runs only in an alertable wait on the starting thread,
     which an event loop never enters: waiting would hang on Windows."""
@@ -680,6 +705,7 @@ def test_proactor_wait_keeps_the_operation_until_the_event_wait_ends(monkeypatch
     asyncio.run(main())
 
 
+@pytest.mark.needs_model
 def test_apply_many_one_target_many_sockets_with_a_closed_one(model):
     """The TCP server's shape (one target, many socket.socket objects) takes
     each handle by fileno(); a closed socket still gets its own error."""

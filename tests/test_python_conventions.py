@@ -15,6 +15,7 @@ from wsapeer import IPsecSettings, PeerTargetName, SecurityProtocol, WinsockErro
 from wsapeer.testing import contract_model
 
 
+@pytest.mark.needs_model
 def test_with_block_raises_the_operations_error():
     with (
         contract_model(),
@@ -30,6 +31,7 @@ def test_with_block_raises_the_operations_error():
 
 
 @pytest.mark.parametrize("timeout", [float("inf"), 1e300, 0, 0.5])
+@pytest.mark.needs_model
 def test_wait_takes_any_nonnegative_timeout(timeout):
     with contract_model(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         op = PeerTargetName("h", ("192.0.2.1", 5)).apply_async(u)
@@ -37,6 +39,7 @@ def test_wait_takes_any_nonnegative_timeout(timeout):
 
 
 @pytest.mark.parametrize("timeout", [float("nan"), -1, float("-inf")])
+@pytest.mark.needs_model
 def test_wait_refuses_nan_and_negative_timeouts(timeout):
     with contract_model(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         op = PeerTargetName("h", ("192.0.2.1", 5)).apply_async(u)
@@ -65,6 +68,7 @@ def test_ipv6_peers_keep_the_socket_modules_form(host):
         (IPsecSettings(protocol=SecurityProtocol.IPSEC), SecurityProtocol.IPSEC),
     ],
 )
+@pytest.mark.needs_model
 def test_secure_client_names_the_peer_for_the_settings_protocol(settings, expected):
     with contract_model() as model, socket.socket() as s:
         wsapeer.secure_client(s, "host/x", settings)
@@ -91,6 +95,7 @@ def test_immutable_settings_copy_to_themselves_password_or_not():
         __import__("pickle").dumps(secret)
 
 
+@pytest.mark.needs_model
 def test_aio_apply_takes_the_socket_first_and_aio_apply_many_batches():
     targets = [PeerTargetName("h", ("192.0.2.1", port)) for port in (1, 2)]
     with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
@@ -107,6 +112,7 @@ def test_aio_apply_takes_the_socket_first_and_aio_apply_many_batches():
         assert op.result() is None and len(model.records) == 3
 
 
+@pytest.mark.needs_model
 def test_impersonation_is_refused_on_an_event_loops_thread():
     """Impersonation is per thread: tasks interleaved at an await would all run
     as the peer. Refused unless the caller says the block never awaits."""

@@ -12,6 +12,8 @@ import wsapeer
 from wsapeer import SecurityInfoFlags
 from wsapeer.testing import contract_model
 
+pytestmark = pytest.mark.needs_model
+
 PEER = ("192.0.2.1", 500)
 SECURED, ENCRYPTED, IMPERSONATED = 0x1, 0x2, 0x4  # mstcpip.h's SOCKET_INFO_CONNECTION_*
 UNKNOWN = 0x80  # a bit no SDK defines today

@@ -200,6 +200,7 @@ def test_flags_keep_unknown_bits():
 # ---- set_socket_security through the model ----------------------------------
 
 
+@pytest.mark.needs_model
 def test_security_once_per_socket_and_before_connect(model):
     with socket.socket() as s:
         wsapeer.set_socket_security(s)
@@ -212,6 +213,7 @@ def test_security_once_per_socket_and_before_connect(model):
             assert winerror(lambda: wsapeer.set_socket_security(bound)) == 10022
 
 
+@pytest.mark.needs_model
 def test_security_records_exact_bytes_and_order(model):
     settings = IPsecSettings(user_name="svc", password=SECRET)
     with socket.socket() as s:
@@ -235,6 +237,7 @@ def test_security_records_exact_bytes_and_order(model):
         assert sdk.decode_security_settings(raw) == sdk.Settings(protocol=0, flags=0)
 
 
+@pytest.mark.needs_model
 def test_security_rejects_non_inet_and_bad_types(model):
     a, b = socket.socketpair()
     with a, b:
@@ -244,6 +247,7 @@ def test_security_rejects_non_inet_and_bad_types(model):
         wsapeer.set_socket_security(socket.socket(), settings=b"\0" * 8)
 
 
+@pytest.mark.needs_model
 def test_fd_reuse_is_a_new_socket(model):
     s = socket.socket()
     fd = s.fileno()
@@ -260,6 +264,7 @@ def test_fd_reuse_is_a_new_socket(model):
 # ---- delete -----------------------------------------------------------------
 
 
+@pytest.mark.needs_model
 def test_delete(model):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         wsapeer.set_socket_security(u)
@@ -284,6 +289,7 @@ def test_delete(model):
 # ---- query and tokens -------------------------------------------------------
 
 
+@pytest.mark.needs_model
 def test_query_unsecured_reports_nothing(model):
     with (
         socket.create_server(("127.0.0.1", 0)) as server,
@@ -297,6 +303,7 @@ def test_query_unsecured_reports_nothing(model):
         assert sdk.decode_query_template(raw) == sdk.QueryTemplate(0, None, access_mask=0x8)
 
 
+@pytest.mark.needs_model
 def test_query_secured_with_ipsec2_fields(model, secured_pair):
     client, conn = secured_pair
     context = uuid.uuid4()
@@ -320,6 +327,7 @@ def test_query_secured_with_ipsec2_fields(model, secured_pair):
     assert sdk.sent(model, client, QUERY) == [b""]  # TCP may pass no template at all
 
 
+@pytest.mark.needs_model
 def test_udp_query_needs_the_peer(model):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         assert winerror(lambda: wsapeer.query_socket_security(u)) == 10040
@@ -380,6 +388,7 @@ def _drop_by_close_from_threads(info):
     [_drop_by_close, _drop_by_with, _drop_by_gc, _drop_by_close_twice, _drop_by_with_then_gc,
      _drop_by_exception_in_with, _drop_by_close_from_threads],
 )  # fmt: skip
+@pytest.mark.needs_model
 def test_token_closed_exactly_once(model, secured_pair, drop):
     _, conn = secured_pair
     model.pretend_peer(SecurityInfoFlags.SECURED, tokens=True)
@@ -391,6 +400,7 @@ def test_token_closed_exactly_once(model, secured_pair, drop):
     assert model.open_tokens() == 0
 
 
+@pytest.mark.needs_model
 def test_closed_info_refuses_token_access(model, secured_pair):
     _, conn = secured_pair
     model.pretend_peer(SecurityInfoFlags.SECURED, tokens=True)
@@ -402,6 +412,7 @@ def test_closed_info_refuses_token_access(model, secured_pair):
     assert info.secured  # the flags stay readable
 
 
+@pytest.mark.needs_model
 def test_tokens_outlive_the_block():
     with contract_model() as model:
         listener = socket.socket()
@@ -422,6 +433,7 @@ def test_tokens_outlive_the_block():
 # ---- impersonation ----------------------------------------------------------
 
 
+@pytest.mark.needs_model
 def test_impersonation_context_manager(model, secured_pair):
     _, conn = secured_pair
     assert model.impersonating() is None
@@ -432,6 +444,7 @@ def test_impersonation_context_manager(model, secured_pair):
     assert model.calls()[-1] == "WSARevertImpersonation"
 
 
+@pytest.mark.needs_model
 def test_impersonation_reverts_on_exception(model, secured_pair):
     _, conn = secured_pair
     with pytest.raises(RuntimeError, match="inside"), wsapeer.impersonate_peer(conn):
@@ -439,6 +452,7 @@ def test_impersonation_reverts_on_exception(model, secured_pair):
     assert model.impersonating() is None
 
 
+@pytest.mark.needs_model
 def test_impersonation_does_not_nest(model, secured_pair):
     client, conn = secured_pair
     with wsapeer.impersonate_peer(conn):
@@ -448,6 +462,7 @@ def test_impersonation_does_not_nest(model, secured_pair):
     assert model.impersonating() is None
 
 
+@pytest.mark.needs_model
 def test_impersonation_is_per_thread(model, secured_pair):
     client, conn = secured_pair
     seen = {}
@@ -472,6 +487,7 @@ def test_impersonation_is_per_thread(model, secured_pair):
     assert threads == {threading.get_ident(), thread.ident}
 
 
+@pytest.mark.needs_model
 def test_udp_impersonation_needs_the_peer(model):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         assert winerror(lambda: wsapeer.impersonate_socket_peer(u)) == 10014
@@ -487,6 +503,7 @@ def test_udp_impersonation_needs_the_peer(model):
         assert sdk.decode_sockaddr(raw) == ("2001:db8::5", 4500, 0, 9)
 
 
+@pytest.mark.needs_model
 def test_revert_without_impersonation_is_fine(model):
     wsapeer.revert_impersonation()
     assert model.calls() == ["WSARevertImpersonation"]
@@ -513,6 +530,7 @@ def test_family_unsupported_off_windows():
         wsapeer.delete_peer_target_name(u, ("192.0.2.1", 500))
 
 
+@pytest.mark.needs_model
 def test_secure_client_secures_first(model):
     with socket.socket() as s:
         wsapeer.secure_client(s, "host/server.example.com")
@@ -528,6 +546,7 @@ def test_secure_client_secures_first(model):
         assert model.calls(s) == []  # nothing half done
 
 
+@pytest.mark.needs_model
 def test_a_refused_revert_leaves_the_thread_counted_as_impersonating(monkeypatch):
     """If WSARevertImpersonation fails, the thread may still run as the peer:
     impersonate_peer must not start another block on it (it counted the

@@ -41,6 +41,7 @@ FOREIGN = [
 
 
 @pytest.mark.parametrize("parameter, call", FOREIGN)
+@pytest.mark.needs_model
 def test_a_member_of_another_enumeration_is_refused(parameter, call):
     with contract_model() as model:
         if call == "pretend_peer":
@@ -115,6 +116,7 @@ class EqualToAll(socket.socket):
     __hash__ = socket.socket.__hash__
 
 
+@pytest.mark.needs_model
 def test_apply_many_compares_sockets_by_identity():
     with (
         contract_model() as model,
@@ -126,6 +128,7 @@ def test_apply_many_compares_sockets_by_identity():
         assert {r.handle for r in model.records} == {a.fileno(), b.fileno()}
 
 
+@pytest.mark.needs_model
 def test_apply_many_never_takes_true_for_handle_1():
     target = PeerTargetName("host/a", PEER)
     with contract_model():
@@ -151,6 +154,7 @@ def raise_first(results):
         lambda s: raise_first(wsapeer.apply_many([(s, PeerTargetName("host/x", PEER))])),
     ],
 )
+@pytest.mark.needs_model
 def test_family_checked_for_socket_subclasses_on_every_path(call):
     with contract_model() as model, V6(socket.AF_INET6, socket.SOCK_DGRAM) as s:
         for _ in range(3):  # new, seen once, cached: the check never goes away
@@ -159,6 +163,7 @@ def test_family_checked_for_socket_subclasses_on_every_path(call):
         assert model.records == []
 
 
+@pytest.mark.needs_model
 def test_security_info_cannot_be_copied_or_pickled():
     with contract_model() as model, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         wsapeer.set_socket_security(u)

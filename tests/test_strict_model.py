@@ -4,15 +4,12 @@ block's end differs."""
 
 import gc
 import socket
-import sys
 
 import pytest
 
 import wsapeer
 from wsapeer import PeerTargetName
 from wsapeer.testing import ContractViolation, Violation, contract_model
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the in-process model")
 
 
 def secured_listener(secured=True):
@@ -43,6 +40,7 @@ def test_strict_must_be_a_bool():
         pass
 
 
+@pytest.mark.needs_model
 def test_clean_code_passes_strict():
     with contract_model(strict=True) as model, socket.socket() as s:
         wsapeer.set_socket_security(s)
@@ -51,6 +49,7 @@ def test_clean_code_passes_strict():
 
 
 @pytest.mark.parametrize("kind", [socket.SOCK_STREAM, socket.SOCK_DGRAM])
+@pytest.mark.needs_model
 def test_name_on_a_socket_never_secured(kind):
     peer = ("192.0.2.1", 500) if kind == socket.SOCK_DGRAM else None
     with socket.socket(socket.AF_INET, kind) as s:
@@ -66,6 +65,7 @@ def test_name_on_a_socket_never_secured(kind):
         assert "WSASetSocketPeerTargetName #1" in message
 
 
+@pytest.mark.needs_model
 def test_security_set_later_still_counts_as_set():
     # Windows' order is security first; a name set before it is accepted and
     # the socket does end up secured. Not a silent gap: no violation.
@@ -75,6 +75,7 @@ def test_security_set_later_still_counts_as_set():
         assert model.violations() == []
 
 
+@pytest.mark.needs_model
 def test_without_strict_the_block_does_not_raise_but_violations_are_listed():
     with contract_model() as model, socket.socket() as s:
         wsapeer.set_peer_target_name(s, "host/x")
@@ -82,6 +83,7 @@ def test_without_strict_the_block_does_not_raise_but_violations_are_listed():
     assert rules(model.violations()) == ["name-without-security"]  # frozen after the block
 
 
+@pytest.mark.needs_model
 def test_impersonating_an_unsecured_connection():
     server = secured_listener(secured=False)
     client, conn = connect(server)
@@ -99,6 +101,7 @@ def test_impersonating_an_unsecured_connection():
             s.close()
 
 
+@pytest.mark.needs_model
 def test_impersonating_a_secured_connection_is_fine():
     with contract_model(strict=True) as model:
         model.pretend_peer()
@@ -113,6 +116,7 @@ def test_impersonating_a_secured_connection_is_fine():
                 s.close()
 
 
+@pytest.mark.needs_model
 def test_token_left_open():
     with contract_model(strict=True) as model:
         model.pretend_peer(tokens=True)
@@ -131,6 +135,7 @@ def test_token_left_open():
         assert model.violations() == []
 
 
+@pytest.mark.needs_model
 def test_token_left_open_fails_the_block():
     server = client = conn = info = None
     with (
@@ -146,6 +151,7 @@ def test_token_left_open_fails_the_block():
         s.close()
 
 
+@pytest.mark.needs_model
 def test_impersonation_left_open():
     server = secured_listener(secured=False)
     client, conn = connect(server)
@@ -164,6 +170,7 @@ def wsapeer_revert():
         wsapeer.revert_impersonation()
 
 
+@pytest.mark.needs_model
 def test_operation_never_observed():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         with pytest.raises(ContractViolation) as info, contract_model(strict=True):
@@ -180,6 +187,7 @@ def test_operation_never_observed():
     "observe",
     [lambda op: op.result(), lambda op: op.wait(), lambda op: op.__exit__(None, None, None)],
 )
+@pytest.mark.needs_model
 def test_operation_observed(observe):
     with (
         contract_model(strict=True) as model,
@@ -190,6 +198,7 @@ def test_operation_observed(observe):
         assert model.violations() == []
 
 
+@pytest.mark.needs_model
 def test_strict_answers_as_the_model_does():
     """The same calls, the same errors and records, strict or not."""
 
@@ -215,6 +224,7 @@ def test_strict_answers_as_the_model_does():
     assert run(False) == run(True)
 
 
+@pytest.mark.needs_model
 def test_an_exception_in_the_block_is_not_replaced():
     with pytest.raises(KeyError), contract_model(strict=True), socket.socket() as s:
         wsapeer.set_peer_target_name(s, "host/x")

@@ -4,10 +4,10 @@ import copy
 import ipaddress
 import pickle
 import socket
-import sys
 import threading
 
 import pytest
+from builds import OUTSIDE_THE_MODEL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,7 +172,7 @@ def test_attributes():
     assert PeerTargetName("h", protocol=2).protocol is SecurityProtocol.IPSEC2
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="counts on the unsupported-platform error")
+@pytest.mark.needs_model(reason=OUTSIDE_THE_MODEL)
 def test_shared_target_across_threads():
     targets = [PeerTargetName(f"host/peer{i}.example", ("192.0.2.1", i)) for i in range(8)]
     expected = [bytes(t) for t in targets]
@@ -202,7 +202,7 @@ def test_shared_target_across_threads():
     assert errors == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="Windows has the API")
+@pytest.mark.needs_model(reason=OUTSIDE_THE_MODEL)
 def test_unsupported_platform_never_succeeds_silently():
     with socket.socket() as s:
         with pytest.raises(wsapeer.UnsupportedPlatformError) as info:
@@ -235,3 +235,23 @@ def test_from_bytes_names_the_field_and_its_offset(mangle, says):
     with pytest.raises(ValueError) as info:
         PeerTargetName.from_bytes(mangle(good))
     assert says in str(info.value)
+
+
+def test_lone_surrogates_are_refused_on_every_path():
+    """Two lone surrogates that a 16-bit wchar_t would join into one valid pair
+    (U+1F600) on Windows: the one-shot call refuses them, first and second time,
+    as PeerTargetName and the async call do, before any C code (issue 23)."""
+    name = "host/\ud83d\ude00"
+    peer = ("192.0.2.1", 5)
+    with socket.socket() as s:
+        calls = [
+            lambda: wsapeer.set_peer_target_name(s, name),
+            lambda: wsapeer.set_peer_target_name(s, name),  # a name seen once is kept
+            lambda: wsapeer.set_peer_target_name(s, name, peer),
+            lambda: wsapeer.set_peer_target_name(s, name, peer),
+            lambda: PeerTargetName(name),
+            lambda: wsapeer.set_peer_target_name_async(s, name),
+        ]
+        for call in calls:
+            with pytest.raises(ValueError, match="lone surrogate"):
+                call()

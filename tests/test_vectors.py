@@ -65,6 +65,7 @@ def _socket_for(peer):
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=_id)
+@pytest.mark.needs_model
 def test_fwpuclnt_receives_the_sdk_vector(vector):
     """Through the public call and the model: the bytes accepted are the vector's,
     exactly once, and decode (SDK layout) to the vector's fields."""

@@ -60,6 +60,7 @@ def test_the_probe_buffers_are_what_they_say():
 
 @pytest.mark.parametrize("kind", ["tcp", "udp"])
 @pytest.mark.parametrize("protocol", list(probes.WSAPEER_UNIT), ids=lambda p: p.name)
+@pytest.mark.needs_model
 def test_length_probes_against_the_model(kind, protocol):
     """The model checks the buffer against the length it declares, in
     wsapeer's unit: the probes must find exactly that reading."""
@@ -77,6 +78,7 @@ def test_length_probes_against_the_model(kind, protocol):
 
 @pytest.mark.parametrize("ipsec2", [False, True])
 @pytest.mark.parametrize("kind", ["tcp", "udp"])
+@pytest.mark.needs_model
 def test_query_size_probe_against_the_model(kind, ipsec2):
     full = lib.WSAPEER_QUERY_INFO_IPSEC2_SIZE if ipsec2 else lib.WSAPEER_QUERY_INFO_SIZE
     with contract_model(strict=True):
@@ -96,6 +98,7 @@ def test_query_size_probe_against_the_model(kind, ipsec2):
     assert probes.retry_problem(seen) is None
 
 
+@pytest.mark.needs_model
 def test_udp_query_without_a_peer_against_the_model():
     with contract_model(strict=True), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         wsapeer.set_socket_security(u)
@@ -113,6 +116,7 @@ def test_retry_problem_names_what_the_shim_cannot_handle():
     assert "gives up" in probes.retry_problem({full: (probes.WSAEFAULT, full)})
 
 
+@pytest.mark.needs_model
 def test_the_probe_closes_the_tokens_it_is_given():
     with contract_model(strict=True) as model:
         model.pretend_peer(wsapeer.SecurityInfoFlags.SECURED, tokens=True)
@@ -126,6 +130,7 @@ def test_the_probe_closes_the_tokens_it_is_given():
             s.close()
 
 
+@pytest.mark.needs_model
 def test_the_probe_refuses_a_buffer_above_the_shim_limit():
     out = ffi.new("uint32_t *")
     with contract_model():

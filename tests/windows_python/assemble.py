@@ -16,7 +16,6 @@ and says what failed: nothing half-verified is left where the run looks.
 from __future__ import annotations
 
 import hashlib
-import os
 import pathlib
 import shutil
 import subprocess
@@ -104,8 +103,8 @@ def check_pinned(directory: pathlib.Path, requirements: pathlib.Path) -> List[pa
 def verify_signed(path: pathlib.Path) -> None:
     """path is Authenticode-signed by the PSF: signature, chain and timestamp."""
     result = subprocess.run(
-        ["osslsigncode", "verify", "-ignore-crl", "-CAfile", CA_BUNDLE, "-TSA-CAfile", CA_BUNDLE]
-        + ["-in", str(path)],
+        ["osslsigncode", "verify", "-ignore-crl", "-CAfile", CA_BUNDLE, "-TSA-CAfile", CA_BUNDLE,
+         "-in", str(path)],  # fmt: skip
         capture_output=True,
         text=True,
     )
@@ -249,9 +248,7 @@ def assemble(cache: pathlib.Path) -> pathlib.Path:
             else:
                 refused.append(rel)
         if refused:
-            raise Refused(
-                "not listed in the signed catalog python.cat:\n  " + "\n  ".join(refused)
-            )
+            raise Refused("not listed in the signed catalog python.cat:\n  " + "\n  ".join(refused))
 
         site = out / "Lib" / "site-packages"
         site.mkdir(parents=True, exist_ok=True)

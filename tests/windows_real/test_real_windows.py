@@ -85,7 +85,9 @@ def test_udp_peers_then_delete(observe):
 def test_documented_errors(observe):
     closed = socket.socket()
     handle = closed.detach()
-    socket.socket(fileno=handle).close()
+    # With the family and type given: CPython would otherwise ask getsockname,
+    # which Winsock refuses on an unbound socket (WSAEINVAL).
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM, fileno=handle).close()
     assert winerror(lambda: wsapeer.set_peer_target_name(handle, "host/x")) == 10038  # WSAENOTSOCK
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
         assert winerror(lambda: wsapeer.set_peer_target_name(u, "host/x")) == 10022  # zero peer
