@@ -9,6 +9,7 @@ the password redacted. Works on every platform.
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import getpass
 import ipaddress
@@ -297,6 +298,32 @@ def _read_password() -> str:
     return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
 
 
+class _ReaderGone(Exception):
+    """Standard output's reader went away (`... | head -n 1`)."""
+
+
+#: The exit status then: 128 + SIGPIPE, as a POSIX shell reports a writer it
+#: stopped; on Windows, which has no SIGPIPE, ERROR_NO_DATA ("The pipe is
+#: being closed"), what Windows itself says of such a write.
+_READER_GONE = 232 if sys.platform == "win32" else 141
+
+
+def _say(text: str) -> None:
+    """Prints text (and flushes it, so that a closed pipe shows here, where it
+    can be told from every other error, not at exit)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise _ReaderGone from None
+    except OSError as error:
+        # Windows' C runtime reports the write to a pipe whose reader closed
+        # as EINVAL. Only a write to standard output is caught here.
+        if sys.platform == "win32" and error.errno == errno.EINVAL:
+            raise _ReaderGone from None
+        raise
+
+
 class _Version(argparse.Action):
     """--version: argparse's own action would rewrap the text."""
 
@@ -443,8 +470,8 @@ def _run_inspect(inspect: argparse.ArgumentParser, args: argparse.Namespace) -> 
             target = PeerTargetName.from_bytes(raw)
         except (TypeError, ValueError) as exc:
             inspect.error(f"--decode: {exc}")
-        print(describe(target))
-        print(f"\ndecoded: {target!r}")
+        _say(describe(target))
+        _say(f"\ndecoded: {target!r}")
         return 0
     if args.name is None:
         inspect.error("give the target NAME, or --decode HEX")
@@ -458,7 +485,7 @@ def _run_inspect(inspect: argparse.ArgumentParser, args: argparse.Namespace) -> 
         target = PeerTargetName(args.name, peer, SecurityProtocol[args.protocol.upper()])  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         inspect.error(str(exc))
-    print(describe(target))
+    _say(describe(target))
     return 0
 
 
@@ -493,7 +520,7 @@ def _run_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             del password  # the library keeps it only in a wiped C buffer
     except (TypeError, ValueError) as exc:  # their messages never quote a password
         parser.error(str(exc))
-    print(describe_settings(built))
+    _say(describe_settings(built))
     return 0
 
 
@@ -505,12 +532,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "inspect-settings":
             return _run_settings(settings, args)
         return _run_inspect(inspect, args)
-    except BrokenPipeError:
-        # The reader went away (`... | head -n 1`): not an error of ours. Later
-        # writes, the interpreter's flush at exit included, go nowhere.
+    except _ReaderGone:
+        # Not an error of ours. Later writes, the interpreter's flush at exit
+        # included, go nowhere.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, as a shell reports a writer stopped by it
+        return _READER_GONE
 
 
 if __name__ == "__main__":
