@@ -1,6 +1,7 @@
 """`python -m wsapeer inspect`, checked against the SDK layout (tests/sdk_layout.py)
 and the known-answer vectors, never against wsapeer's own marshaller or parser."""
 
+import io
 import re
 import subprocess
 import sys
@@ -430,3 +431,27 @@ def test_a_reader_that_goes_away_is_not_a_traceback():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == (232 if sys.platform == "win32" else 141), run.stderr
     assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr
+
+
+@pytest.mark.parametrize("platform", ["win32", "linux"])
+def test_only_a_write_to_stdout_is_taken_for_a_reader_gone(monkeypatch, platform):
+    """Windows' C runtime reports the write to a closed pipe as EINVAL: that
+    write, and only on Windows, is the reader gone; any other EINVAL (a
+    WinsockError's errno, say) stays an error."""
+    import errno
+
+    from wsapeer import __main__ as cli
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(cli.sys, "platform", platform)
+    monkeypatch.setattr(cli.sys, "stdout", ClosedPipe())
+    if platform == "win32":
+        with pytest.raises(cli._ReaderGone):
+            cli._say("text")
+    else:
+        with pytest.raises(OSError) as info:
+            cli._say("text")
+        assert info.value.errno == errno.EINVAL

@@ -255,3 +255,19 @@ def test_lone_surrogates_are_refused_on_every_path():
         for call in calls:
             with pytest.raises(ValueError, match="lone surrogate"):
                 call()
+
+
+def test_a_lone_surrogate_never_takes_the_text_path(monkeypatch):
+    """The same rule, seen on Linux too: the one-shot call's text path (C
+    reads the str as wchar_t) is never given a name with a surrogate, which
+    Windows' 16-bit wchar_t would hide from C's check."""
+    from wsapeer import _target
+
+    def reached_c(*args):
+        raise AssertionError("the text path was given a name with a lone surrogate")
+
+    monkeypatch.setattr(_target, "_text", reached_c)
+    with socket.socket() as s:
+        for peer in (None, ("192.0.2.1", 5)):
+            with pytest.raises(ValueError, match="lone surrogate"):
+                wsapeer.set_peer_target_name(s, "host/\ud83d\ude01", peer)

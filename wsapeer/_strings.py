@@ -12,6 +12,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, always a lone one
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
 
 
+def has_surrogate(value: str) -> bool:
+    """Whether value holds a surrogate code point (in a str, always a lone one)."""
+    return _SURROGATE.search(value) is not None
+
+
 def utf16_units(value: object, what: str, max_units: int) -> int:
     """value's length in UTF-16 code units, checked for what a UNICODE_STRING
     cannot hold, without making any copy of value (it may be a password, and a

@@ -23,7 +23,7 @@ from ._socket import (
     family_of,
     handle_of,
 )
-from ._strings import encode_utf16
+from ._strings import encode_utf16, has_surrogate
 from ._wsapeer import ffi, lib
 
 _FUNCTION = _calls.NAMES[_calls.SET_PEER_TARGET_NAME]
@@ -443,7 +443,15 @@ def set_peer_target_name(
         known = _known.get(key)
         if known is None:
             status = _NOT_TAKEN
-            if target_name and "\0" not in target_name and 0 <= protocol <= 2:
+            # A lone surrogate goes the full path, which refuses it: C cannot
+            # see one on Windows, where cffi copies the str into 16-bit
+            # wchar_t and two lone halves look like one valid pair.
+            if (
+                target_name
+                and "\0" not in target_name
+                and (target_name.isascii() or not has_surrogate(target_name))
+                and 0 <= protocol <= 2
+            ):
                 if peer is None:
                     status = _text(handle, protocol, _NULL, 0, target_name)
                 elif 0 <= port <= 0xFFFF and "\0" not in host:  # C reads up to a NUL

@@ -1155,4 +1155,20 @@ MUTANTS = [
         "off Windows an operation hands the same tokens to two callers, each of whom closes them",
         tests=("tests/test_overlapped.py",),
     ),
+    # ---- issue 23: what Windows CPython found --------------------------------
+    Mutant(
+        "surrogate-takes-text-path", "wsapeer/_target.py",
+        "                and (target_name.isascii() or not has_surrogate(target_name))\n",
+        "",
+        "the one-shot call hands a name with lone surrogates to C, which Windows' 16-bit"
+        " wchar_t shows as one valid pair (sent as U+1F600)",
+        tests=("tests/test_target.py",),
+    ),
+    Mutant(
+        "cli-windows-pipe-traceback", "wsapeer/__main__.py",
+        "        if sys.platform == \"win32\" and error.errno == errno.EINVAL:",
+        "        if False:",
+        "on Windows a reader that goes away prints a traceback",
+        tests=("tests/test_cli.py",),
+    ),
 ]  # fmt: skip

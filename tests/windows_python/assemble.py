@@ -103,8 +103,17 @@ def check_pinned(directory: pathlib.Path, requirements: pathlib.Path) -> List[pa
 def verify_signed(path: pathlib.Path) -> None:
     """path is Authenticode-signed by the PSF: signature, chain and timestamp."""
     result = subprocess.run(
-        ["osslsigncode", "verify", "-ignore-crl", "-CAfile", CA_BUNDLE, "-TSA-CAfile", CA_BUNDLE,
-         "-in", str(path)],  # fmt: skip
+        [
+            "osslsigncode",
+            "verify",
+            "-ignore-crl",
+            "-CAfile",
+            CA_BUNDLE,
+            "-TSA-CAfile",
+            CA_BUNDLE,
+            "-in",
+            str(path),
+        ],  # fmt: skip
         capture_output=True,
         text=True,
     )
