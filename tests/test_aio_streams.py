@@ -14,6 +14,10 @@ from wsapeer.testing import contract_model
 
 pytestmark = pytest.mark.needs_model
 
+# Neither AF_INET nor AF_INET6; Windows CPython has no socket.AF_UNIX, but
+# Winsock's AF_UNIX is 1 too (ws2def.h).
+AF_UNIX = getattr(socket, "AF_UNIX", 1)
+
 
 def test_echo_end_to_end_in_microsofts_order():
     seen = {}
@@ -65,7 +69,7 @@ def test_echo_end_to_end_in_microsofts_order():
         (lambda: wsapeer.aio.open_connection("127.0.0.1", 80, target_name="h", limit=0),
          ValueError, "limit"),
         (lambda: wsapeer.aio.start_server(print, "localhost", 0), ValueError, "no DNS"),
-        (lambda: wsapeer.aio.start_server(print, "127.0.0.1", 0, family=socket.AF_UNIX),
+        (lambda: wsapeer.aio.start_server(print, "127.0.0.1", 0, family=AF_UNIX),
          ValueError, "family"),
         (lambda: wsapeer.aio.start_server(print, "127.0.0.1", 0, settings=SecuritySettings),
          TypeError, "settings must be"),
@@ -98,6 +102,9 @@ def test_a_closed_server_refuses():
 
 
 def test_start_server_listens_with_the_backlog_asked_for(monkeypatch):
+    # The loop first: on Windows its self-pipe is a socketpair() made of TCP
+    # sockets, whose listener calls listen() with no backlog.
+    loop = asyncio.new_event_loop()
     backlogs = []
     real_listen = socket.socket.listen
     monkeypatch.setattr(
@@ -109,6 +116,9 @@ def test_start_server_listens_with_the_backlog_asked_for(monkeypatch):
         server.close()
         await server.wait_closed()
 
-    with contract_model():
-        asyncio.run(main())
+    try:
+        with contract_model():
+            loop.run_until_complete(main())
+    finally:
+        loop.close()
     assert backlogs and all(n == (7,) for n in backlogs)

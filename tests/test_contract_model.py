@@ -15,6 +15,10 @@ from wsapeer.testing import contract_model
 
 SET_NAME = "WSASetSocketPeerTargetName"
 
+# One past the largest handle a socket of this platform can have (2**31 - 1
+# off Windows, a pointer's range on it: tests/test_validation.py checks it).
+BEYOND = wsapeer._socket.MAX_HANDLE + 1
+
 
 def winerror(call):
     with pytest.raises(WinsockError) as info:
@@ -114,7 +118,7 @@ def test_not_a_socket_is_wsaenotsock():
             assert winerror(lambda: wsapeer.set_peer_target_name(r, "host/x")) == 10038
             # A handle no socket of this platform can have never reaches C.
             with pytest.raises(ValueError, match="does not fit this platform's sockets"):
-                wsapeer.set_peer_target_name(2**40, "host/x")
+                wsapeer.set_peer_target_name(BEYOND, "host/x")
     finally:
         os.close(r)
         os.close(w)

@@ -13,6 +13,10 @@ import wsapeer
 from wsapeer import IPsecSettings, PeerTargetName, SecurityProtocol, SecuritySettings
 from wsapeer.testing import contract_model
 
+# Neither AF_INET nor AF_INET6; Windows CPython has no socket.AF_UNIX, but
+# Winsock's AF_UNIX is 1 too (ws2def.h).
+AF_UNIX = getattr(socket, "AF_UNIX", 1)
+
 
 def open_fds():
     import os
@@ -85,7 +89,7 @@ def test_timeout_and_source_address():
         (lambda: wsapeer.create_connection(("127.0.0.1", 80), "host/x", protocol=True),
          TypeError, "protocol"),
         (lambda: wsapeer.create_server(("localhost", 0)), ValueError, "no DNS"),
-        (lambda: wsapeer.create_server(("127.0.0.1", 0), family=socket.AF_UNIX), ValueError,
+        (lambda: wsapeer.create_server(("127.0.0.1", 0), family=AF_UNIX), ValueError,
          "family"),
         (lambda: wsapeer.create_server(("::1", 0)), ValueError, "not an address of family"),
         (lambda: wsapeer.create_server(("127.0.0.1", 0), settings=SecuritySettings), TypeError,

@@ -679,6 +679,7 @@ def test_proactor_wait_keeps_the_operation_until_the_event_wait_ends(monkeypatch
 
     async def main():
         loop = asyncio.get_running_loop()
+        assert not hasattr(loop, "_proactor")  # a selector loop: the proactor is ours alone
         proactor = Proactor(loop)
         loop._proactor = proactor
         try:
@@ -702,7 +703,13 @@ def test_proactor_wait_keeps_the_operation_until_the_event_wait_ends(monkeypatch
         finally:
             del loop._proactor
 
-    asyncio.run(main())
+    # A selector loop on every platform: Windows' default proactor loop has a
+    # real _proactor, which its own event processing needs.
+    loop = asyncio.SelectorEventLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
 
 
 @pytest.mark.needs_model

@@ -18,6 +18,10 @@ PEER = ("192.0.2.1", 500)
 SECURED, ENCRYPTED, IMPERSONATED = 0x1, 0x2, 0x4  # mstcpip.h's SOCKET_INFO_CONNECTION_*
 UNKNOWN = 0x80  # a bit no SDK defines today
 
+# One past the largest handle a socket of this platform can have (2**31 - 1
+# off Windows, a pointer's range on it: tests/test_validation.py checks it).
+BEYOND = wsapeer._socket.MAX_HANDLE + 1
+
 
 COMBINATIONS = [
     sum(bits)
@@ -215,6 +219,6 @@ def test_model_lookups_refuse_handles_as_the_calls_do():
     with contract_model() as model:
         for lookup in (model.calls, model.peer_target_names):
             with pytest.raises(ValueError, match="does not fit this platform's sockets"):
-                lookup(2**40)
+                lookup(BEYOND)
         with pytest.raises(ValueError, match="does not fit this platform's sockets"):
-            wsapeer.set_peer_target_name(2**40, "host/x")
+            wsapeer.set_peer_target_name(BEYOND, "host/x")

@@ -239,10 +239,11 @@ def test_security_records_exact_bytes_and_order(model):
 
 @pytest.mark.needs_model
 def test_security_rejects_non_inet_and_bad_types(model):
-    a, b = socket.socketpair()
-    with a, b:
-        assert winerror(lambda: wsapeer.set_socket_security(a)) == 10022
-        assert winerror(lambda: wsapeer.set_socket_security(a.fileno())) == 10022
+    if hasattr(socket, "AF_UNIX"):  # Windows CPython's socketpair() is TCP, not AF_UNIX
+        a, b = socket.socketpair(socket.AF_UNIX)
+        with a, b:
+            assert winerror(lambda: wsapeer.set_socket_security(a)) == 10022
+            assert winerror(lambda: wsapeer.set_socket_security(a.fileno())) == 10022
     with pytest.raises(TypeError, match="settings must be"):
         wsapeer.set_socket_security(socket.socket(), settings=b"\0" * 8)
 

@@ -113,7 +113,7 @@ def verify_signed(path: pathlib.Path) -> None:
             CA_BUNDLE,
             "-in",
             str(path),
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
     )

@@ -19,11 +19,15 @@ OBSERVATIONS = Path(os.environ.get("WSAPEER_OBSERVATIONS", "windows-observations
 
 
 def pytest_collection_modifyitems(config, items):
-    if sys.platform == "win32":
+    import wsapeer
+
+    if sys.platform == "win32" and wsapeer.FWPUCLNT == "windows":
         return
     reason = (
-        "SKIPPED LOUDLY: tests/windows_real needs real Windows "
-        "(run by .github/workflows/wheels.yml)"
+        "SKIPPED LOUDLY: tests/windows_real needs a Windows build whose calls reach "
+        "fwpuclnt.dll (the real one: .github/workflows/wheels.yml; the contract model DLL "
+        f"in its place: tests/windows_python); this is {sys.platform}, "
+        f"Fwpuclnt {wsapeer.FWPUCLNT!r}"
     )
     sys.stderr.write(f"\n*** {reason} ***\n")
     for item in items:
