@@ -195,9 +195,14 @@ int wsapeer_fw_close_token(uint64_t handle)
     /* By who issued the token, not by the switch: a SecurityInfo may outlive
      * the contract_model() block that made it. */
 #ifdef _WIN32
-    /* The model's tokens are real handles on Windows. */
+    /* The model's tokens are real handles on Windows. While the model knows
+     * one, it closes it and counts: Windows reuses a closed handle's value at
+     * once, so a second close must not reach CloseHandle (it would close
+     * whatever has the value now), and only the count tells it was closed. */
     if (handle != (uint64_t)(uintptr_t)handle)
         return WSAPEER_E_ARGUMENT;
+    if (wsapeer_model_token_closes(handle) >= 0)
+        return wsapeer_model_close_token(handle);
     return CloseHandle((HANDLE)(uintptr_t)handle) ? WSAPEER_OK : (int)GetLastError();
 #else
     if (wsapeer_model_token_closes(handle) >= 0)

@@ -1096,7 +1096,11 @@ static int closes_of(const token *t)
 {
 #ifdef _WIN32
     DWORD flags;
-    /* A closed handle is invalid (until Windows reuses its value). */
+    if (t->closes)
+        return t->closes; /* closed through the model, which counts */
+    /* Closed with CloseHandle directly (a release build's shim, with the model
+     * as fwpuclnt.dll): a closed handle is invalid, until Windows reuses its
+     * value, which then reads as open. */
     return GetHandleInformation((HANDLE)(uintptr_t)t->value, &flags) ? 0 : 1;
 #else
     return t->closes;
@@ -1124,11 +1128,14 @@ int wsapeer_model_close_token(uint64_t value)
         status = WSAPEER_ERROR_INVALID_HANDLE;
     } else {
 #ifdef _WIN32
-        status = CloseHandle((HANDLE)(uintptr_t)value) ? 0 : WSAPEER_ERROR_INVALID_HANDLE;
+        /* Once closed, the value may be another object's: never closed again. */
+        status = t->closes || !CloseHandle((HANDLE)(uintptr_t)value)
+                     ? WSAPEER_ERROR_INVALID_HANDLE
+                     : 0;
 #else
         status = t->closes ? WSAPEER_ERROR_INVALID_HANDLE : 0;
-        t->closes++;
 #endif
+        t->closes++;
     }
     UNLOCK();
     return status;
