@@ -1686,6 +1686,86 @@ static SOCKET secured_server(SOCKET *listener, SOCKET *client)
     return accept(*listener, NULL, NULL);
 }
 
+/* ---- a closed socket's handle, reused at once ----------------------------
+ * Windows (and Wine: the lowest free slot) gives a closed socket's handle
+ * value to the next socket made. The model knows a socket by what it can
+ * read of it, and a new socket on an old handle must never be taken for the
+ * old one: not for its security (an accepted connection's inherited "secured"
+ * would refuse WSASetSocketSecurity), nor for its calls. */
+
+/* A new socket given the handle value wanted, or INVALID_SOCKET when none of
+ * 64 got it (the others closed again). */
+static SOCKET socket_on_handle(int family, int type, SOCKET wanted)
+{
+    SOCKET made[64], got = INVALID_SOCKET;
+    size_t n = 0, i;
+    while (n < 64) {
+        SOCKET s = socket(family, type, 0);
+        if (s == INVALID_SOCKET)
+            break;
+        if (s == wanted) {
+            got = s;
+            break;
+        }
+        made[n++] = s;
+    }
+    for (i = 0; i < n; i++)
+        closesocket(made[i]);
+    return got;
+}
+
+/* How many of the model's records used handle s. */
+static size_t records_on(SOCKET s)
+{
+    size_t i, n = dll.record_count(), count = 0;
+    wsapeer_model_record head;
+    for (i = 0; i < n; i++)
+        if (dll.record_get(i, &head, NULL, 0) == WSAPEER_OK && head.sock == (uint64_t)s)
+            count++;
+    return count;
+}
+
+/* An accepted connection (of a secured listener or a plain one) queried,
+ * closed, and its handle given to a fresh socket. */
+static void test_reused_accepted_handle(int secured_listener, const char *mode)
+{
+    SOCKET listener, client, server, fresh;
+    wsapeer_query_info info;
+    const char *which = secured_listener ? "secured" : "plain";
+
+    dll.reset();
+    if (secured_listener) {
+        server = secured_server(&listener, &client);
+    } else {
+        client = connected_pair(SOCK_STREAM, &server);
+        listener = INVALID_SOCKET;
+    }
+    CHECK(server != INVALID_SOCKET &&
+              wsapeer_query_socket_security((uint64_t)server, NULL, 0, 0, &info) == 0,
+          "%s: the %s listener's connection queried", mode, which);
+    closesocket(server);
+    fresh = socket_on_handle(AF_INET, SOCK_STREAM, server);
+    CHECK(fresh != INVALID_SOCKET, "%s: a fresh socket gets the closed connection's handle",
+          mode);
+    CHECK(wsapeer_set_socket_security((uint64_t)fresh, NULL, 0) == 0,
+          "%s: WSASetSocketSecurity on the fresh socket (%s listener's old handle): 0", mode,
+          which);
+    CHECK(records_on(fresh) == 1 &&
+              find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, fresh) != (size_t)-1,
+          "%s: the reused handle's calls are the fresh socket's alone (%s listener)", mode,
+          which);
+    closesocket(fresh);
+    closesocket(client);
+    if (listener != INVALID_SOCKET)
+        closesocket(listener);
+}
+
+static void test_reused_handles(void)
+{
+    test_reused_accepted_handle(1, "ids");
+    test_reused_accepted_handle(0, "ids");
+}
+
 /* A poll is an alertable wait with a zero timeout: polling alone completes a
  * routine-mode operation on the thread that started it. */
 static void test_op_routine_polled(void)
@@ -2737,6 +2817,7 @@ int main(void)
     test_delete_peer_target_name();
     test_query_socket_security();
     test_impersonation();
+    test_reused_handles();
     test_op_event_pending();
     test_op_routine();
     test_op_no_stray_packets();
