@@ -37,6 +37,8 @@ static struct {
     int (*token_closes)(uint64_t);
     int (*impersonating)(uint64_t *);
     int (*cancel)(void *);
+    uint64_t (*socket_ident)(uint64_t);
+    int (*set_socket_ids)(int);
 } dll;
 
 static int load_model_dll(void)
@@ -59,6 +61,8 @@ static int load_model_dll(void)
     GET(token_closes, "wsapeer_model_token_closes");
     GET(impersonating, "wsapeer_model_impersonating");
     GET(cancel, "wsapeer_model_cancel");
+    GET(socket_ident, "wsapeer_model_socket_ident");
+    GET(set_socket_ids, "wsapeer_model_set_socket_ids");
 #undef GET
     return 1;
 }
@@ -1714,15 +1718,30 @@ static SOCKET socket_on_handle(int family, int type, SOCKET wanted)
     return got;
 }
 
-/* How many of the model's records used handle s. */
+/* How many of the model's records are socket s's, read as
+ * wsapeer.testing's calls(sock) reads them: by the ident the model gives the
+ * socket, else by handle among the records without one. */
 static size_t records_on(SOCKET s)
 {
-    size_t i, n = dll.record_count(), count = 0;
+    size_t i, n, count = 0;
     wsapeer_model_record head;
+    uint64_t ident = dll.socket_ident((uint64_t)s);
+    n = dll.record_count();
     for (i = 0; i < n; i++)
-        if (dll.record_get(i, &head, NULL, 0) == WSAPEER_OK && head.sock == (uint64_t)s)
+        if (dll.record_get(i, &head, NULL, 0) == WSAPEER_OK &&
+            (ident ? head.ident == ident : head.sock == (uint64_t)s && head.ident == 0))
             count++;
     return count;
+}
+
+/* The mode the model runs in: "ids" reads the identity Wine reports for a
+ * socket; "facts" knows sockets by handle and facts alone, as where Windows
+ * reports none. */
+static void model_mode(const char *mode)
+{
+    dll.reset(); /* ids on */
+    if (strcmp(mode, "facts") == 0)
+        dll.set_socket_ids(0);
 }
 
 /* An accepted connection (of a secured listener or a plain one) queried,
@@ -1733,7 +1752,7 @@ static void test_reused_accepted_handle(int secured_listener, const char *mode)
     wsapeer_query_info info;
     const char *which = secured_listener ? "secured" : "plain";
 
-    dll.reset();
+    model_mode(mode);
     if (secured_listener) {
         server = secured_server(&listener, &client);
     } else {
@@ -1747,6 +1766,9 @@ static void test_reused_accepted_handle(int secured_listener, const char *mode)
     fresh = socket_on_handle(AF_INET, SOCK_STREAM, server);
     CHECK(fresh != INVALID_SOCKET, "%s: a fresh socket gets the closed connection's handle",
           mode);
+    CHECK(records_on(fresh) == 0,
+          "%s: before any call, the fresh socket has no calls (%s listener's old handle)", mode,
+          which);
     CHECK(wsapeer_set_socket_security((uint64_t)fresh, NULL, 0) == 0,
           "%s: WSASetSocketSecurity on the fresh socket (%s listener's old handle): 0", mode,
           which);
@@ -1760,10 +1782,109 @@ static void test_reused_accepted_handle(int secured_listener, const char *mode)
         closesocket(listener);
 }
 
+/* A secured listener closed before the model saw it bound, its handle given
+ * to a plain listener with SO_EXCLUSIVEADDRUSE (as a careful server sets it):
+ * the facts cannot tell them apart (docs/testing.rst), the identity can. */
+static void test_reused_listener_handle(void)
+{
+    SOCKET old = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), plain, client, conn;
+    struct sockaddr_in addr;
+    int len = sizeof addr;
+    BOOL on = TRUE;
+    wsapeer_query_info info;
+
+    model_mode("ids");
+    dll.set_peer_security(SOCKET_INFO_CONNECTION_SECURED, 0, 0, 0, 0, NULL);
+    CHECK(wsapeer_set_socket_security((uint64_t)old, NULL, 0) == 0, "ids: a secured listener");
+    closesocket(old);
+    plain = socket_on_handle(AF_INET, SOCK_STREAM, old);
+    CHECK(plain != INVALID_SOCKET, "ids: a plain listener gets the secured one's handle");
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(plain, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on);
+    bind(plain, (struct sockaddr *)&addr, sizeof addr);
+    listen(plain, 1);
+    getsockname(plain, (struct sockaddr *)&addr, &len);
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    connect(client, (struct sockaddr *)&addr, sizeof addr);
+    conn = accept(plain, NULL, NULL);
+    CHECK(conn != INVALID_SOCKET &&
+              wsapeer_query_socket_security((uint64_t)conn, NULL, 0, 0, &info) == 0 &&
+              info.flags == 0,
+          "ids: the plain listener's connection is unsecured (flags %lu)",
+          (unsigned long)info.flags);
+    closesocket(conn);
+    closesocket(client);
+    closesocket(plain);
+}
+
+/* Facts alone: a socket that was bound, connected to a peer, or of another
+ * family or type is never the socket now on its handle. */
+static void test_reused_handle_facts(void)
+{
+    SOCKET udp = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP), fresh, listener, client, a, b;
+    struct sockaddr_in addr;
+    int len = sizeof addr;
+    wsapeer_query_info info;
+
+    model_mode("facts");
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(udp, (struct sockaddr *)&addr, sizeof addr);
+    CHECK(shim_set(udp, &sdk_vectors[1]) == 0 && records_on(udp) == 1,
+          "facts: a bound UDP socket names a peer");
+    closesocket(udp);
+    fresh = socket_on_handle(AF_INET, SOCK_DGRAM, udp);
+    CHECK(fresh != INVALID_SOCKET && records_on(fresh) == 0,
+          "facts: an unbound UDP socket on a bound one's handle has no calls");
+    closesocket(fresh);
+
+    fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(shim_set(fresh, &sdk_vectors[0]) == 0 && records_on(fresh) == 1,
+          "facts: an unbound TCP socket names its peer");
+    closesocket(fresh);
+    udp = socket_on_handle(AF_INET, SOCK_DGRAM, fresh);
+    CHECK(udp != INVALID_SOCKET && records_on(udp) == 0,
+          "facts: a UDP socket on a TCP socket's handle has no calls");
+    closesocket(udp);
+
+    /* Two connections accepted in turn on one handle: the same local address,
+     * another peer. */
+    listener = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    bind(listener, (struct sockaddr *)&addr, sizeof addr);
+    listen(listener, 2);
+    getsockname(listener, (struct sockaddr *)&addr, &len);
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    connect(client, (struct sockaddr *)&addr, sizeof addr);
+    a = accept(listener, NULL, NULL);
+    CHECK(wsapeer_query_socket_security((uint64_t)a, NULL, 0, 0, &info) == 0 &&
+              records_on(a) == 1,
+          "facts: the first connection queried");
+    closesocket(a);
+    closesocket(client);
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    connect(client, (struct sockaddr *)&addr, sizeof addr);
+    b = accept(listener, NULL, NULL);
+    CHECK(b == a, "facts: the second connection is accepted onto the first one's handle");
+    CHECK(records_on(b) == 0,
+          "facts: a connection accepted onto a closed connection's handle has no calls");
+    if (b != INVALID_SOCKET)
+        closesocket(b);
+    closesocket(client);
+    closesocket(listener);
+}
+
 static void test_reused_handles(void)
 {
     test_reused_accepted_handle(1, "ids");
     test_reused_accepted_handle(0, "ids");
+    test_reused_accepted_handle(1, "facts");
+    test_reused_accepted_handle(0, "facts");
+    test_reused_listener_handle();
+    test_reused_handle_facts();
+    dll.reset();
 }
 
 /* A poll is an alertable wait with a zero timeout: polling alone completes a
