@@ -1783,26 +1783,28 @@ static void test_reused_accepted_handle(int secured_listener, const char *mode)
 }
 
 /* A secured listener closed before the model saw it bound, its handle given
- * to a plain listener with SO_EXCLUSIVEADDRUSE (as a careful server sets it):
- * the facts cannot tell them apart (docs/testing.rst), the identity can. */
-static void test_reused_listener_handle(void)
+ * to a plain listener: with SO_EXCLUSIVEADDRUSE (as a careful server sets it)
+ * the facts cannot tell them apart (docs/testing.rst), the identity can;
+ * without it, the facts can. */
+static void test_reused_listener_handle(const char *mode, BOOL exclusive)
 {
     SOCKET old = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), plain, client, conn;
     struct sockaddr_in addr;
     int len = sizeof addr;
-    BOOL on = TRUE;
     wsapeer_query_info info;
 
-    model_mode("ids");
+    model_mode(mode);
     dll.set_peer_security(SOCKET_INFO_CONNECTION_SECURED, 0, 0, 0, 0, NULL);
-    CHECK(wsapeer_set_socket_security((uint64_t)old, NULL, 0) == 0, "ids: a secured listener");
+    CHECK(wsapeer_set_socket_security((uint64_t)old, NULL, 0) == 0, "%s: a secured listener",
+          mode);
     closesocket(old);
     plain = socket_on_handle(AF_INET, SOCK_STREAM, old);
-    CHECK(plain != INVALID_SOCKET, "ids: a plain listener gets the secured one's handle");
+    CHECK(plain != INVALID_SOCKET, "%s: a plain listener gets the secured one's handle", mode);
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    setsockopt(plain, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on);
+    setsockopt(plain, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&exclusive,
+               sizeof exclusive);
     bind(plain, (struct sockaddr *)&addr, sizeof addr);
     listen(plain, 1);
     getsockname(plain, (struct sockaddr *)&addr, &len);
@@ -1812,8 +1814,8 @@ static void test_reused_listener_handle(void)
     CHECK(conn != INVALID_SOCKET &&
               wsapeer_query_socket_security((uint64_t)conn, NULL, 0, 0, &info) == 0 &&
               info.flags == 0,
-          "ids: the plain listener's connection is unsecured (flags %lu)",
-          (unsigned long)info.flags);
+          "%s: the plain listener's connection is unsecured (SO_EXCLUSIVEADDRUSE %d, flags %lu)",
+          mode, (int)exclusive, (unsigned long)info.flags);
     closesocket(conn);
     closesocket(client);
     closesocket(plain);
@@ -1850,6 +1852,17 @@ static void test_reused_handle_facts(void)
           "facts: a UDP socket on a TCP socket's handle has no calls");
     closesocket(udp);
 
+    /* Secured, closed before bind: a fresh socket on its handle lacks the
+     * SO_EXCLUSIVEADDRUSE WSASetSocketSecurity set. */
+    fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(wsapeer_set_socket_security((uint64_t)fresh, NULL, 0) == 0,
+          "facts: an unbound socket secured");
+    closesocket(fresh);
+    a = socket_on_handle(AF_INET, SOCK_STREAM, fresh);
+    CHECK(a != INVALID_SOCKET && wsapeer_set_socket_security((uint64_t)a, NULL, 0) == 0,
+          "facts: WSASetSocketSecurity on a fresh socket on a secured one's handle: 0");
+    closesocket(a);
+
     /* Two connections accepted in turn on one handle: the same local address,
      * another peer. */
     listener = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
@@ -1870,10 +1883,26 @@ static void test_reused_handle_facts(void)
     CHECK(b == a, "facts: the second connection is accepted onto the first one's handle");
     CHECK(records_on(b) == 0,
           "facts: a connection accepted onto a closed connection's handle has no calls");
+    CHECK(wsapeer_query_socket_security((uint64_t)b, NULL, 0, 0, &info) == 0 &&
+              records_on(b) == 1,
+          "facts: the second connection queried");
+    /* The connection's handle given to a socket bound where it was (the
+     * listener closed; SO_REUSEADDR past the closed connection's TIME_WAIT):
+     * bound alike, but no longer connected. */
+    closesocket(listener);
     if (b != INVALID_SOCKET)
         closesocket(b);
     closesocket(client);
-    closesocket(listener);
+    fresh = socket_on_handle(AF_INET, SOCK_STREAM, a);
+    {
+        BOOL on = TRUE;
+        setsockopt(fresh, SOL_SOCKET, SO_REUSEADDR, (const char *)&on, sizeof on);
+    }
+    CHECK(fresh != INVALID_SOCKET && bind(fresh, (struct sockaddr *)&addr, sizeof addr) == 0,
+          "facts: a fresh socket on the connection's handle bound to its address");
+    CHECK(records_on(fresh) == 0,
+          "facts: a bound, unconnected socket on a connection's handle has no calls");
+    closesocket(fresh);
 }
 
 static void test_reused_handles(void)
@@ -1882,7 +1911,8 @@ static void test_reused_handles(void)
     test_reused_accepted_handle(0, "ids");
     test_reused_accepted_handle(1, "facts");
     test_reused_accepted_handle(0, "facts");
-    test_reused_listener_handle();
+    test_reused_listener_handle("ids", TRUE);
+    test_reused_listener_handle("facts", FALSE);
     test_reused_handle_facts();
     dll.reset();
 }
