@@ -1852,6 +1852,22 @@ static void test_reused_handle_facts(void)
           "facts: a UDP socket on a TCP socket's handle has no calls");
     closesocket(udp);
 
+    /* First seen unbound, bound later: what the model saw last counts. */
+    fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(shim_set(fresh, &sdk_vectors[0]) == 0 && records_on(fresh) == 1,
+          "facts: an unbound TCP socket names its peer (again)");
+    addr.sin_port = 0;
+    bind(fresh, (struct sockaddr *)&addr, sizeof addr);
+    CHECK(wsapeer_query_socket_security((uint64_t)fresh, NULL, 0, 0, &info) == 0 &&
+              records_on(fresh) == 2,
+          "facts: bound, it is queried");
+    closesocket(fresh);
+    a = socket_on_handle(AF_INET, SOCK_STREAM, fresh);
+    CHECK(a != INVALID_SOCKET && records_on(a) == 0,
+          "facts: an unbound socket on a socket's handle bound since the model first saw it has "
+          "no calls");
+    closesocket(a);
+
     /* Secured, closed before bind: a fresh socket on its handle lacks the
      * SO_EXCLUSIVEADDRUSE WSASetSocketSecurity set. */
     fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
