@@ -1204,8 +1204,8 @@ MUTANTS = [
     ),
     Mutant(
         "model-reuse-listener-unchecked", "src/model/model.c",
-        "            (c->ident == 0 && !could_be_same(&c->seen, &listener, 1)) || listener.connected) {",
-        "            listener.connected) {",
+        "            (c->ident == 0 && !could_be_same(&c->seen, &listener, 1)) || ",
+        "            ",
         "a plain listener on a closed secured listener's handle passes its connections off as"
         " secured",
         suites=("wine",),
