@@ -373,7 +373,6 @@ int wsapeer_model_record_get(size_t index, wsapeer_model_record *out, uint8_t *b
 
 /* ---- the real socket, through the platform's own API ------------------ */
 
-
 #ifdef _WIN32
 /* Whether the model reads a socket's identity (wsapeer_model_set_socket_ids):
  * off, it knows sockets by handle and facts alone, as where Windows reports
@@ -433,6 +432,8 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     facts->stream = info.iSocketType == SOCK_STREAM ? 1 : info.iSocketType == SOCK_DGRAM ? 0 : -1;
     memset(&facts->peer, 0, sizeof facts->peer);
     facts->connected = getpeername(s, (struct sockaddr *)&facts->peer, &name_len) == 0;
+    if (!facts->connected) /* no peer: all zeros, whatever a failed call wrote */
+        memset(&facts->peer, 0, sizeof facts->peer);
     memset(&facts->local, 0, sizeof facts->local);
     name_len = (int)sizeof facts->local;
     /* Winsock refuses getsockname on a socket that was never bound. */
@@ -467,6 +468,8 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     name_len = sizeof facts->peer;
     memset(&facts->peer, 0, sizeof facts->peer);
     facts->connected = getpeername(fd, (struct sockaddr *)&facts->peer, &name_len) == 0;
+    if (!facts->connected)
+        memset(&facts->peer, 0, sizeof facts->peer);
     /* Descriptors are reused at once; the inode is not while the socket lives,
      * and every descriptor of one socket shares it. */
     facts->ident = fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
