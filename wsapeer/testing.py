@@ -177,8 +177,9 @@ class ModelRecord(NamedTuple):
         data: the exact bytes of the call's input: the SOCKET_PEER_TARGET_NAME, the settings
             structure (the password included: handle with care), the peer's sockaddr or the
             query template; empty where there was none.
-        ident: tells a socket from a later one reusing its handle: the inode on POSIX, 0 on
-            Windows.
+        ident: tells a socket from a later one reusing its handle: the inode on POSIX, the
+            file reference number Windows reports for the handle (Wine does), 0 where there
+            is none.
     """
 
     sequence: int
@@ -187,7 +188,7 @@ class ModelRecord(NamedTuple):
     thread: int
     data: bytes
     #: Tells a socket from a later one reusing its handle (the inode on POSIX,
-    #: 0 on Windows).
+    #: Windows' file reference number, 0 where there is none).
     ident: int = 0
 
     def __repr__(self) -> str:
@@ -200,10 +201,12 @@ class ModelRecord(NamedTuple):
 
 
 def _ident(handle: int) -> Optional[int]:
-    """What the model keys a socket by, besides its handle: the inode on POSIX
-    (0 on Windows); None when the handle is closed."""
+    """What the model keys a socket by, besides its handle: the inode on POSIX; on
+    Windows the model's own reading (the file reference number, 0 where there is none,
+    having first forgotten an earlier socket of that handle that the facts contradict);
+    None when the handle is closed."""
     if sys.platform == "win32":
-        return 0
+        return int(lib.wsapeer_model_socket_ident(handle))
     try:
         return os.fstat(handle).st_ino
     except OSError:
@@ -283,8 +286,8 @@ class ContractModel:
         :meth:`wsapeer.PeerTargetName.from_bytes`, so comparing the result with the
         :class:`wsapeer.PeerTargetName` meant checks exactly what Windows would have received.
         The socket is matched whichever of its descriptors a call used (POSIX: by its inode;
-        Windows: by its handle), and never confused with an earlier socket that had the same
-        handle.
+        Windows: by the file reference number Windows reports, else by its handle), and
+        never confused with an earlier socket that had the same handle.
 
         Args:
             sock: a :class:`socket.socket`, an object with ``fileno()`` or a raw handle (an
@@ -307,8 +310,8 @@ class ContractModel:
 
     def _of(self, sock: SocketLike) -> List[ModelRecord]:
         """The records of this socket, whichever descriptor of it a call used
-        (POSIX: its inode; Windows: its handle), and not of an earlier socket
-        that had the same handle."""
+        (POSIX: its inode; Windows: its file reference number, else its handle), and not
+        of an earlier socket that had the same handle."""
         handle = handle_of(sock)
         ident = _ident(handle)
         if ident:

@@ -174,12 +174,31 @@ static void table_clear(table *t)
 
 /* ---- sockets, records -------------------------------------------------- */
 
-/* What the model knows of one socket. On POSIX a socket is its inode, shared
- * by every descriptor of it (dup, fromfd, fork); on Windows, where a socket
- * has no identity beyond its handle, it is the handle. */
+/* What the model reads of a socket (inspect_socket). */
+typedef struct {
+    int family; /* Windows' numbering: WP_AF_INET / WP_AF_INET6, else other */
+    int stream; /* 1 stream, 0 datagram, -1 other */
+    int connected;
+    int bound;
+    uint64_t ident; /* the socket's identity, 0 where the model can read none */
+    int exclusive; /* Windows: SO_EXCLUSIVEADDRUSE, which a secured socket has */
+#ifdef _WIN32
+    SOCKADDR_STORAGE local, peer;
+#else
+    struct sockaddr_storage local, peer;
+#endif
+} socket_facts;
+
+/* What the model knows of one socket. A socket is its identity, shared by
+ * every descriptor of it (POSIX: dup, fromfd, fork; Windows: duplicated
+ * handles): the inode on POSIX, the file reference Windows reports for the
+ * handle (Wine: the inode of its Unix socket). Where there is none, it is the
+ * handle, and seen tells the socket from a later one given the same handle
+ * (could_be_same). */
 typedef struct sock_state {
-    uint64_t handle, ident; /* the key: handle 0 on POSIX when the inode is known */
+    uint64_t handle, ident; /* the key: handle 0 when the identity is known */
     uint64_t sock;          /* the handle last used for it */
+    socket_facts seen;      /* what the model read of it last */
     struct record *security; /* its WSASetSocketSecurity, or NULL */
     /* A connection first seen connected: whether the listener that accepted
      * it was secured, decided then and kept (issue 14). */
@@ -354,19 +373,45 @@ int wsapeer_model_record_get(size_t index, wsapeer_model_record *out, uint8_t *b
 
 /* ---- the real socket, through the platform's own API ------------------ */
 
-typedef struct {
-    int family; /* Windows' numbering: WP_AF_INET / WP_AF_INET6, else other */
-    int stream; /* 1 stream, 0 datagram, -1 other */
-    int connected;
-    int bound;
-    uint64_t ident;
-    int exclusive; /* Windows: SO_EXCLUSIVEADDRUSE, which a secured socket has */
 #ifdef _WIN32
-    SOCKADDR_STORAGE local;
-#else
-    struct sockaddr_storage local;
+/* Whether the model reads a socket's identity (wsapeer_model_set_socket_ids):
+ * off, it knows sockets by handle and facts alone, as where Windows reports
+ * none. */
+static volatile LONG socket_ids = 1;
+
+/* FILE_INTERNAL_INFORMATION, class 6 of NtQueryInformationFile (winternl.h
+ * declares neither; their pages: "IndexNumber: the 8-byte file reference
+ * number for the file"). */
+typedef struct {
+    void *status; /* IO_STATUS_BLOCK */
+    ULONG_PTR information;
+} io_status;
+typedef LONG(WINAPI *query_file_fn)(HANDLE, io_status *, void *, ULONG, int);
+#  define FILE_INTERNAL_INFORMATION_CLASS 6
+
+/* The file reference number of the object behind a socket handle, the same
+ * through every handle of it: 0 when Windows reports none. Assumed, not
+ * documented for sockets: no page says what the AFD driver answers (a
+ * failure or 0 leaves the model to its facts). Observation: under Wine 8 it
+ * is the inode of the socket's Unix socket, a new one per socket. */
+static uint64_t socket_identity(SOCKET s)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    query_file_fn query;
+    io_status io;
+    LARGE_INTEGER index;
+
+    if (!socket_ids || ntdll == NULL)
+        return 0;
+    *(FARPROC *)&query = GetProcAddress(ntdll, "NtQueryInformationFile");
+    if (query == NULL)
+        return 0;
+    index.QuadPart = 0;
+    if (query((HANDLE)s, &io, &index, (ULONG)sizeof index, FILE_INTERNAL_INFORMATION_CLASS) < 0)
+        return 0;
+    return (uint64_t)index.QuadPart;
+}
 #endif
-} socket_facts;
 
 static int inspect_socket(uint64_t sock, socket_facts *facts)
 {
@@ -374,8 +419,7 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     SOCKET s = (SOCKET)sock;
     WSAPROTOCOL_INFOW info;
     int len = (int)sizeof info;
-    SOCKADDR_STORAGE name;
-    int name_len = (int)sizeof name;
+    int name_len = (int)sizeof facts->peer;
     BOOL exclusive = FALSE;
 
     if (sock != (uint64_t)s || s == INVALID_SOCKET)
@@ -386,12 +430,15 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
     }
     facts->family = info.iAddressFamily;
     facts->stream = info.iSocketType == SOCK_STREAM ? 1 : info.iSocketType == SOCK_DGRAM ? 0 : -1;
-    facts->connected = getpeername(s, (struct sockaddr *)&name, &name_len) == 0;
+    memset(&facts->peer, 0, sizeof facts->peer);
+    facts->connected = getpeername(s, (struct sockaddr *)&facts->peer, &name_len) == 0;
+    if (!facts->connected) /* no peer: all zeros, whatever a failed call wrote */
+        memset(&facts->peer, 0, sizeof facts->peer);
     memset(&facts->local, 0, sizeof facts->local);
     name_len = (int)sizeof facts->local;
     /* Winsock refuses getsockname on a socket that was never bound. */
     facts->bound = getsockname(s, (struct sockaddr *)&facts->local, &name_len) == 0;
-    facts->ident = 0; /* Windows gives a socket no identity beyond its handle */
+    facts->ident = socket_identity(s);
     len = (int)sizeof exclusive;
     facts->exclusive =
         getsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (char *)&exclusive, &len) == 0 &&
@@ -399,7 +446,6 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
 #else
     int fd = (int)sock, type = 0;
     socklen_t len = sizeof type;
-    struct sockaddr_storage name;
     socklen_t name_len = sizeof facts->local;
     struct stat st;
 
@@ -419,8 +465,11 @@ static int inspect_socket(uint64_t sock, socket_facts *facts)
                     ((struct sockaddr_in *)&facts->local)->sin_port != 0) ||
                    (facts->local.ss_family == AF_INET6 &&
                     ((struct sockaddr_in6 *)&facts->local)->sin6_port != 0);
-    name_len = sizeof name;
-    facts->connected = getpeername(fd, (struct sockaddr *)&name, &name_len) == 0;
+    name_len = sizeof facts->peer;
+    memset(&facts->peer, 0, sizeof facts->peer);
+    facts->connected = getpeername(fd, (struct sockaddr *)&facts->peer, &name_len) == 0;
+    if (!facts->connected)
+        memset(&facts->peer, 0, sizeof facts->peer);
     /* Descriptors are reused at once; the inode is not while the socket lives,
      * and every descriptor of one socket shares it. */
     facts->ident = fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
@@ -450,9 +499,65 @@ static int check_socket(uint64_t sock, socket_facts *facts)
     return 0;
 }
 
-#ifdef _WIN32
 static void forget_state(sock_state *state);
+
+/* Whether two sockaddrs name the same endpoint: family, port and address, an
+ * address of all zeros (the wildcard) matching any when wildcard is set. */
+static int same_endpoint(const void *x, const void *y, int wildcard)
+{
+    const struct sockaddr *a = (const struct sockaddr *)x;
+    const struct sockaddr *b = (const struct sockaddr *)y;
+    if (a->sa_family != b->sa_family)
+        return 0;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *p = (const struct sockaddr_in *)x;
+        const struct sockaddr_in *q = (const struct sockaddr_in *)y;
+        return p->sin_port == q->sin_port &&
+               (memcmp(&p->sin_addr, &q->sin_addr, sizeof p->sin_addr) == 0 ||
+                (wildcard && (is_zero_bytes(&p->sin_addr, sizeof p->sin_addr) ||
+                              is_zero_bytes(&q->sin_addr, sizeof q->sin_addr))));
+    }
+    if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)x;
+        const struct sockaddr_in6 *q = (const struct sockaddr_in6 *)y;
+        return p->sin6_port == q->sin6_port &&
+               (memcmp(&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0 ||
+                (wildcard && (is_zero_bytes(&p->sin6_addr, sizeof p->sin6_addr) ||
+                              is_zero_bytes(&q->sin6_addr, sizeof q->sin6_addr))));
+    }
+    return 0;
+}
+
+/* Whether the socket now on a handle can be the one the model saw there (was)
+ * when neither has an identity: none of the facts a socket never loses is
+ * contradicted. Family and type are fixed at socket(); a bound socket stays
+ * bound to its port (its wildcard address becomes a specific one when it
+ * connects); a TCP connection keeps its peer (a UDP socket may connect
+ * elsewhere); a socket the model secured keeps SO_EXCLUSIVEADDRUSE
+ * (Windows: WSASetSocketSecurity sets it). Source: the bind, connect and
+ * socket pages (a socket is bound once; "the socket is connected" until
+ * closed); assumed: a TCP socket whose connection was reset may stop
+ * reporting its peer, and is then taken for a new socket, which errs
+ * towards unsecured. What no fact tells apart (a socket closed before it was
+ * bound or connected, and a new one of its family and type) the model takes
+ * for the same socket; docs/testing.rst says so. */
+static int could_be_same(const socket_facts *was, const socket_facts *now, int secured_record)
+{
+    if (was->family != now->family || was->stream != now->stream)
+        return 0;
+    if (was->bound && (!now->bound || !same_endpoint(&was->local, &now->local, 1)))
+        return 0;
+    if (was->stream == 1 && was->connected &&
+        (!now->connected || !same_endpoint(&was->peer, &now->peer, 0)))
+        return 0;
+#ifdef _WIN32
+    if (secured_record && !now->exclusive)
+        return 0;
+#else
+    (void)secured_record;
 #endif
+    return 1;
+}
 
 static int is_listening(uint64_t sock)
 {
@@ -534,13 +639,12 @@ static int accepted_from_secured(const socket_facts *facts)
         socket_facts listener;
         int match;
         if (inspect_socket(c->sock, &listener) != 0 || listener.ident != c->ident ||
-#ifdef _WIN32
-            !listener.exclusive || /* the handle now names another socket */
-#endif
-            listener.connected) {
+            (c->ident == 0 && !could_be_same(&c->seen, &listener, 1)) || listener.connected) {
             drop_candidate(i); /* closed, reused or connected: never a listener again */
             continue;
         }
+        if (c->ident == 0)
+            c->seen = listener; /* bound now, say: a later socket on its handle must be too */
         match = is_listening(c->sock) ? address_match(&listener.local, &facts->local) : 0;
         if (match && shares_its_port(c->sock))
             return 0;
@@ -563,17 +667,17 @@ static sock_state *state_for(uint64_t sock, const socket_facts *facts)
     key.handle = facts->ident ? 0 : sock;
     hash = hash_state(key.handle, key.ident);
     state = (sock_state *)table_find(&states, hash, state_matches, &key);
-#ifdef _WIN32
-    /* Windows reuses handles. A secured socket carries SO_EXCLUSIVEADDRUSE; a
-     * handle with a security record but without the option is a new socket,
-     * and what the model knew of the old one goes. */
-    if (state != NULL && state->security != NULL && !facts->exclusive) {
+    /* Handles are reused at once. Known by its handle alone, a socket the
+     * facts say is another one is a new socket: what the model knew of the
+     * old one goes (its records with it), never taken for the new one's. */
+    if (state != NULL && key.ident == 0 &&
+        !could_be_same(&state->seen, facts, state->security != NULL)) {
         forget_state(state);
         state = NULL;
     }
-#endif
     if (state != NULL) {
         state->sock = sock;
+        state->seen = *facts;
         return state;
     }
     state = (sock_state *)calloc(1, sizeof *state);
@@ -582,6 +686,7 @@ static sock_state *state_for(uint64_t sock, const socket_facts *facts)
     state->handle = key.handle;
     state->ident = key.ident;
     state->sock = sock;
+    state->seen = *facts;
     /* Accepted sockets are born connected: one first seen connected takes its
      * listener's security now, and keeps it when the listener closes. A socket
      * first seen unconnected was made by socket(), never by accept(). */
@@ -1255,9 +1360,8 @@ size_t wsapeer_model_violations(wsapeer_model_violation *out, size_t cap)
     return n;
 }
 
-#ifdef _WIN32
-/* Lock held: forgets one socket and every record of it (Windows reused its
- * handle). */
+/* Lock held: forgets one socket and every record of it (its handle was
+ * reused). */
 static void forget_state(sock_state *state)
 {
     size_t i;
@@ -1270,7 +1374,39 @@ static void forget_state(sock_state *state)
     table_remove(&states, hash_state(state->handle, state->ident), state);
     free(state);
 }
+
+uint64_t wsapeer_model_socket_ident(uint64_t sock)
+{
+    socket_facts facts;
+    state_key key;
+    sock_state *state;
+    if (inspect_socket(sock, &facts) != 0)
+        return 0;
+    if (facts.ident)
+        return facts.ident;
+    /* No identity: a state the facts say is another socket's goes now, so
+     * that the records read by handle are this socket's alone. */
+    key.handle = sock;
+    key.ident = 0;
+    LOCK();
+    state = (sock_state *)table_find(&states, hash_state(sock, 0), state_matches, &key);
+    if (state != NULL && !could_be_same(&state->seen, &facts, state->security != NULL))
+        forget_state(state);
+    UNLOCK();
+    return 0;
+}
+
+int wsapeer_model_set_socket_ids(int on)
+{
+#ifdef _WIN32
+    if (on != 0 && on != 1)
+        return WSAPEER_E_ARGUMENT;
+    InterlockedExchange(&socket_ids, on);
+    return WSAPEER_OK;
+#else
+    return on == 1 ? WSAPEER_OK : WSAPEER_E_UNSUPPORTED;
 #endif
+}
 
 /* Forgets everything but the tokens still open. Lock held. */
 static void forget_all(void)
@@ -1319,6 +1455,7 @@ static void forget_all(void)
     associations = NULL;
     association_count = association_cap = 0;
     completion_mode = WSAPEER_MODEL_IMMEDIATE;
+    InterlockedExchange(&socket_ids, 1);
 #endif
 }
 

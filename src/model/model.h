@@ -19,8 +19,9 @@
 #define WSAPEER_MODEL_PEND 1
 
 /* One accepted call. function is a WSAPEER_CALL_* number; ident tells a
- * socket from a later one that reuses its handle: the inode on POSIX, 0 on
- * Windows (where sockets have no such identity). */
+ * socket from a later one that reuses its handle: the inode on POSIX, the
+ * file reference number Windows reports for the handle (Wine does), 0 where
+ * there is none. */
 typedef struct {
     uint64_t sequence;
     uint64_t sock;
@@ -68,6 +69,15 @@ size_t wsapeer_model_pending_count(void);
 /* Tells the model that sock is associated with completion port port (a
  * HANDLE) under key, as CreateIoCompletionPort does (Windows only). */
 int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key);
+/* The ident this socket's records carry (see wsapeer_model_record), 0 for
+ * none or not a socket. With none, the model first forgets what it knew of
+ * an earlier socket on this handle that the socket's facts contradict, so
+ * that the records of the handle are this socket's. */
+uint64_t wsapeer_model_socket_ident(uint64_t sock);
+/* 1 (the default, restored by reset): the model reads a socket's identity
+ * where Windows reports one; 0: handle and facts alone, as where it reports
+ * none (Windows only; elsewhere 0 is WSAPEER_E_UNSUPPORTED). */
+int wsapeer_model_set_socket_ids(int on);
 /* What strict mode reports (wsapeer.testing.contract_model(strict=True)):
  * mistakes Windows accepts silently. */
 #define WSAPEER_RULE_NAME_WITHOUT_SECURITY 1

@@ -1171,4 +1171,67 @@ MUTANTS = [
         "on Windows a reader that goes away prints a traceback",
         tests=("tests/test_cli.py",),
     ),
+    # ---- issue 23 item 2.3: a reused handle is never its old socket (Wine) --------
+    Mutant(
+        "model-windows-socket-id-ignored", "src/model/model.c",
+        "    return (uint64_t)index.QuadPart;",
+        "    return 0;",
+        "Windows: the model ignores the socket's file reference number: a plain listener with"
+        " SO_EXCLUSIVEADDRUSE on a secured listener's old handle passes its connections off as"
+        " secured",
+        suites=("wine",),
+    ),
+    Mutant(
+        "model-reuse-type-ignored", "src/model/model.c",
+        "    if (was->family != now->family || was->stream != now->stream)\n        return 0;\n",
+        "",
+        "a UDP socket on a closed TCP socket's handle is taken for it (its calls listed)",
+        suites=("wine",),
+    ),
+    Mutant(
+        "model-reuse-bound-ignored", "src/model/model.c",
+        "    if (was->bound && (!now->bound || !same_endpoint(&was->local, &now->local, 1)))",
+        "    if (was->bound && now->bound && !same_endpoint(&was->local, &now->local, 1))",
+        "an unbound socket on a closed bound socket's handle is taken for it",
+        suites=("wine",),
+    ),
+    Mutant(
+        "model-reuse-peer-ignored", "src/model/model.c",
+        "        (!now->connected || !same_endpoint(&was->peer, &now->peer, 0)))",
+        "        !now->connected)",
+        "a connection accepted onto a closed connection's handle is taken for it",
+        suites=("wine",),
+    ),
+    Mutant(
+        "model-reuse-secured-exclusivity-ignored", "src/model/model.c",
+        "    if (secured_record && !now->exclusive)\n        return 0;\n",
+        "    (void)secured_record;\n",
+        "a fresh socket on a secured socket's handle is refused WSASetSocketSecurity (WSAEINVAL)",
+        suites=("wine",),
+    ),
+    Mutant(
+        "model-reuse-forgotten-only-on-call", "src/model/model.c",
+        "    if (state != NULL && !could_be_same(&state->seen, &facts, state->security != NULL))\n"
+        "        forget_state(state);\n    UNLOCK();",
+        "        (void)state;\n    UNLOCK();",
+        "calls(sock) lists a closed socket's calls for a new one on its handle until the new one"
+        " makes a call",
+        suites=("wine",),
+    ),
+    Mutant(
+        "model-reuse-listener-unchecked", "src/model/model.c",
+        "            (c->ident == 0 && !could_be_same(&c->seen, &listener, 1)) || ",
+        "            ",
+        "a plain listener on a closed secured listener's handle passes its connections off as"
+        " secured",
+        suites=("wine",),
+    ),
+    Mutant(
+        "model-reuse-facts-not-kept", "src/model/model.c",
+        "        state->sock = sock;\n        state->seen = *facts;\n        return state;",
+        "        state->sock = sock;\n        return state;",
+        "what the model saw first (an unbound socket) is all it knows: a socket bound later and"
+        " closed is taken for the unbound one on its handle",
+        suites=("wine",),
+    ),
 ]  # fmt: skip

@@ -37,6 +37,8 @@ static struct {
     int (*token_closes)(uint64_t);
     int (*impersonating)(uint64_t *);
     int (*cancel)(void *);
+    uint64_t (*socket_ident)(uint64_t);
+    int (*set_socket_ids)(int);
 } dll;
 
 static int load_model_dll(void)
@@ -59,6 +61,8 @@ static int load_model_dll(void)
     GET(token_closes, "wsapeer_model_token_closes");
     GET(impersonating, "wsapeer_model_impersonating");
     GET(cancel, "wsapeer_model_cancel");
+    GET(socket_ident, "wsapeer_model_socket_ident");
+    GET(set_socket_ids, "wsapeer_model_set_socket_ids");
 #undef GET
     return 1;
 }
@@ -1686,6 +1690,249 @@ static SOCKET secured_server(SOCKET *listener, SOCKET *client)
     return accept(*listener, NULL, NULL);
 }
 
+/* ---- a closed socket's handle, reused at once ----------------------------
+ * Windows (and Wine: the lowest free slot) gives a closed socket's handle
+ * value to the next socket made. The model knows a socket by what it can
+ * read of it, and a new socket on an old handle must never be taken for the
+ * old one: not for its security (an accepted connection's inherited "secured"
+ * would refuse WSASetSocketSecurity), nor for its calls. */
+
+/* A new socket given the handle value wanted, or INVALID_SOCKET when none of
+ * 64 got it (the others closed again). */
+static SOCKET socket_on_handle(int family, int type, SOCKET wanted)
+{
+    SOCKET made[64], got = INVALID_SOCKET;
+    size_t n = 0, i;
+    while (n < 64) {
+        SOCKET s = socket(family, type, 0);
+        if (s == INVALID_SOCKET)
+            break;
+        if (s == wanted) {
+            got = s;
+            break;
+        }
+        made[n++] = s;
+    }
+    for (i = 0; i < n; i++)
+        closesocket(made[i]);
+    return got;
+}
+
+/* How many of the model's records are socket s's, read as
+ * wsapeer.testing's calls(sock) reads them: by the ident the model gives the
+ * socket, else by handle among the records without one. */
+static size_t records_on(SOCKET s)
+{
+    size_t i, n, count = 0;
+    wsapeer_model_record head;
+    uint64_t ident = dll.socket_ident((uint64_t)s);
+    n = dll.record_count();
+    for (i = 0; i < n; i++)
+        if (dll.record_get(i, &head, NULL, 0) == WSAPEER_OK &&
+            (ident ? head.ident == ident : head.sock == (uint64_t)s && head.ident == 0))
+            count++;
+    return count;
+}
+
+/* The mode the model runs in: "ids" reads the identity Wine reports for a
+ * socket; "facts" knows sockets by handle and facts alone, as where Windows
+ * reports none. */
+static void model_mode(const char *mode)
+{
+    dll.reset(); /* ids on */
+    if (strcmp(mode, "facts") == 0)
+        dll.set_socket_ids(0);
+}
+
+/* An accepted connection (of a secured listener or a plain one) queried,
+ * closed, and its handle given to a fresh socket. */
+static void test_reused_accepted_handle(int secured_listener, const char *mode)
+{
+    SOCKET listener, client, server, fresh;
+    wsapeer_query_info info;
+    const char *which = secured_listener ? "secured" : "plain";
+
+    model_mode(mode);
+    if (secured_listener) {
+        server = secured_server(&listener, &client);
+    } else {
+        client = connected_pair(SOCK_STREAM, &server);
+        listener = INVALID_SOCKET;
+    }
+    CHECK(server != INVALID_SOCKET &&
+              wsapeer_query_socket_security((uint64_t)server, NULL, 0, 0, &info) == 0,
+          "%s: the %s listener's connection queried", mode, which);
+    closesocket(server);
+    fresh = socket_on_handle(AF_INET, SOCK_STREAM, server);
+    CHECK(fresh != INVALID_SOCKET, "%s: a fresh socket gets the closed connection's handle",
+          mode);
+    CHECK(records_on(fresh) == 0,
+          "%s: before any call, the fresh socket has no calls (%s listener's old handle)", mode,
+          which);
+    CHECK(wsapeer_set_socket_security((uint64_t)fresh, NULL, 0) == 0,
+          "%s: WSASetSocketSecurity on the fresh socket (%s listener's old handle): 0", mode,
+          which);
+    CHECK(records_on(fresh) == 1 &&
+              find_record(WSAPEER_CALL_SET_SOCKET_SECURITY, fresh) != (size_t)-1,
+          "%s: the reused handle's calls are the fresh socket's alone (%s listener)", mode,
+          which);
+    closesocket(fresh);
+    closesocket(client);
+    if (listener != INVALID_SOCKET)
+        closesocket(listener);
+}
+
+/* A secured listener closed before the model saw it bound, its handle given
+ * to a plain listener: with SO_EXCLUSIVEADDRUSE (as a careful server sets it)
+ * the facts cannot tell them apart (docs/testing.rst), the identity can;
+ * without it, the facts can. */
+static void test_reused_listener_handle(const char *mode, BOOL exclusive)
+{
+    SOCKET old = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), plain, client, conn;
+    struct sockaddr_in addr;
+    int len = sizeof addr;
+    wsapeer_query_info info;
+
+    model_mode(mode);
+    dll.set_peer_security(SOCKET_INFO_CONNECTION_SECURED, 0, 0, 0, 0, NULL);
+    CHECK(wsapeer_set_socket_security((uint64_t)old, NULL, 0) == 0, "%s: a secured listener",
+          mode);
+    closesocket(old);
+    plain = socket_on_handle(AF_INET, SOCK_STREAM, old);
+    CHECK(plain != INVALID_SOCKET, "%s: a plain listener gets the secured one's handle", mode);
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(plain, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&exclusive,
+               sizeof exclusive);
+    bind(plain, (struct sockaddr *)&addr, sizeof addr);
+    listen(plain, 1);
+    getsockname(plain, (struct sockaddr *)&addr, &len);
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    connect(client, (struct sockaddr *)&addr, sizeof addr);
+    conn = accept(plain, NULL, NULL);
+    CHECK(conn != INVALID_SOCKET &&
+              wsapeer_query_socket_security((uint64_t)conn, NULL, 0, 0, &info) == 0 &&
+              info.flags == 0,
+          "%s: the plain listener's connection is unsecured (SO_EXCLUSIVEADDRUSE %d, flags %lu)",
+          mode, (int)exclusive, (unsigned long)info.flags);
+    closesocket(conn);
+    closesocket(client);
+    closesocket(plain);
+}
+
+/* Facts alone: a socket that was bound, connected to a peer, or of another
+ * family or type is never the socket now on its handle. */
+static void test_reused_handle_facts(void)
+{
+    SOCKET udp = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP), fresh, listener, client, a, b;
+    struct sockaddr_in addr;
+    int len = sizeof addr;
+    wsapeer_query_info info;
+
+    model_mode("facts");
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(udp, (struct sockaddr *)&addr, sizeof addr);
+    CHECK(shim_set(udp, &sdk_vectors[1]) == 0 && records_on(udp) == 1,
+          "facts: a bound UDP socket names a peer");
+    closesocket(udp);
+    fresh = socket_on_handle(AF_INET, SOCK_DGRAM, udp);
+    CHECK(fresh != INVALID_SOCKET && records_on(fresh) == 0,
+          "facts: an unbound UDP socket on a bound one's handle has no calls");
+    closesocket(fresh);
+
+    fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(shim_set(fresh, &sdk_vectors[0]) == 0 && records_on(fresh) == 1,
+          "facts: an unbound TCP socket names its peer");
+    closesocket(fresh);
+    udp = socket_on_handle(AF_INET, SOCK_DGRAM, fresh);
+    CHECK(udp != INVALID_SOCKET && records_on(udp) == 0,
+          "facts: a UDP socket on a TCP socket's handle has no calls");
+    closesocket(udp);
+
+    /* First seen unbound, bound later: what the model saw last counts. */
+    fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(shim_set(fresh, &sdk_vectors[0]) == 0 && records_on(fresh) == 1,
+          "facts: an unbound TCP socket names its peer (again)");
+    addr.sin_port = 0;
+    bind(fresh, (struct sockaddr *)&addr, sizeof addr);
+    CHECK(wsapeer_query_socket_security((uint64_t)fresh, NULL, 0, 0, &info) == 0 &&
+              records_on(fresh) == 2,
+          "facts: bound, it is queried");
+    closesocket(fresh);
+    a = socket_on_handle(AF_INET, SOCK_STREAM, fresh);
+    CHECK(a != INVALID_SOCKET && records_on(a) == 0,
+          "facts: an unbound socket on a socket's handle bound since the model first saw it has "
+          "no calls");
+    closesocket(a);
+
+    /* Secured, closed before bind: a fresh socket on its handle lacks the
+     * SO_EXCLUSIVEADDRUSE WSASetSocketSecurity set. */
+    fresh = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    CHECK(wsapeer_set_socket_security((uint64_t)fresh, NULL, 0) == 0,
+          "facts: an unbound socket secured");
+    closesocket(fresh);
+    a = socket_on_handle(AF_INET, SOCK_STREAM, fresh);
+    CHECK(a != INVALID_SOCKET && wsapeer_set_socket_security((uint64_t)a, NULL, 0) == 0,
+          "facts: WSASetSocketSecurity on a fresh socket on a secured one's handle: 0");
+    closesocket(a);
+
+    /* Two connections accepted in turn on one handle: the same local address,
+     * another peer. */
+    listener = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    bind(listener, (struct sockaddr *)&addr, sizeof addr);
+    listen(listener, 2);
+    getsockname(listener, (struct sockaddr *)&addr, &len);
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    connect(client, (struct sockaddr *)&addr, sizeof addr);
+    a = accept(listener, NULL, NULL);
+    CHECK(wsapeer_query_socket_security((uint64_t)a, NULL, 0, 0, &info) == 0 &&
+              records_on(a) == 1,
+          "facts: the first connection queried");
+    closesocket(a);
+    closesocket(client);
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    connect(client, (struct sockaddr *)&addr, sizeof addr);
+    b = accept(listener, NULL, NULL);
+    CHECK(b == a, "facts: the second connection is accepted onto the first one's handle");
+    CHECK(records_on(b) == 0,
+          "facts: a connection accepted onto a closed connection's handle has no calls");
+    CHECK(wsapeer_query_socket_security((uint64_t)b, NULL, 0, 0, &info) == 0 &&
+              records_on(b) == 1,
+          "facts: the second connection queried");
+    /* The connection's handle given to a socket bound where it was (the
+     * listener closed; SO_REUSEADDR past the closed connection's TIME_WAIT):
+     * bound alike, but no longer connected. */
+    closesocket(listener);
+    if (b != INVALID_SOCKET)
+        closesocket(b);
+    closesocket(client);
+    fresh = socket_on_handle(AF_INET, SOCK_STREAM, a);
+    {
+        BOOL on = TRUE;
+        setsockopt(fresh, SOL_SOCKET, SO_REUSEADDR, (const char *)&on, sizeof on);
+    }
+    CHECK(fresh != INVALID_SOCKET && bind(fresh, (struct sockaddr *)&addr, sizeof addr) == 0,
+          "facts: a fresh socket on the connection's handle bound to its address");
+    CHECK(records_on(fresh) == 0,
+          "facts: a bound, unconnected socket on a connection's handle has no calls");
+    closesocket(fresh);
+}
+
+static void test_reused_handles(void)
+{
+    test_reused_accepted_handle(1, "ids");
+    test_reused_accepted_handle(0, "ids");
+    test_reused_accepted_handle(1, "facts");
+    test_reused_accepted_handle(0, "facts");
+    test_reused_listener_handle("ids", TRUE);
+    test_reused_listener_handle("facts", FALSE);
+    test_reused_handle_facts();
+    dll.reset();
+}
+
 /* A poll is an alertable wait with a zero timeout: polling alone completes a
  * routine-mode operation on the thread that started it. */
 static void test_op_routine_polled(void)
@@ -2737,6 +2984,7 @@ int main(void)
     test_delete_peer_target_name();
     test_query_socket_security();
     test_impersonation();
+    test_reused_handles();
     test_op_event_pending();
     test_op_routine();
     test_op_no_stray_packets();
