@@ -403,6 +403,21 @@ def build_query_template(template: QueryTemplate) -> bytes:
 # ---- the contract model's records ----------------------------------------------------
 
 
+def socket_ident(handle: int):
+    """What the model's records key a live socket by besides its handle (None
+    when the handle is closed): its inode on POSIX; on Windows the model's own
+    reading of its file reference number (0 where there is none), since no
+    Python call reads that number."""
+    if sys.platform == "win32":
+        from wsapeer._wsapeer import lib
+
+        return int(lib.wsapeer_model_socket_ident(handle))
+    try:
+        return os.fstat(handle).st_ino
+    except OSError:
+        return None
+
+
 def sent(model, sock, function: str) -> list:
     """The bytes the model accepted for sock's calls to function, oldest first,
     to be read with the decoders above (not with wsapeer's parser).
@@ -410,7 +425,7 @@ def sent(model, sock, function: str) -> list:
     Only this socket's: a closed socket's records stay, and the kernel may hand
     its handle number to the next one, which the record's ident tells apart."""
     handle = sock if isinstance(sock, int) else sock.fileno()
-    ident = os.fstat(handle).st_ino if sys.platform != "win32" else 0
+    ident = socket_ident(handle)
     return [
         r.data
         for r in model.records

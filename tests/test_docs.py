@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import doctest
 import io
-import os
 import re
 import socket
 import sys
@@ -146,11 +145,10 @@ PEERS = {"secured": SecurityInfoFlags.SECURED, "unsecured": SecurityInfoFlags(0)
 
 def closed(record: ModelRecord) -> bool:
     """Whether the socket of a record is closed now (its handle gone, or
-    another socket's: the model's ident is the socket's inode)."""
-    try:
-        return os.fstat(record.handle).st_ino != record.ident
-    except OSError:
-        return True
+    another socket's: the model's ident is the socket's inode, or on Windows
+    its file reference number)."""
+    ident = sdk.socket_ident(record.handle)
+    return ident is None or ident != record.ident
 
 
 def run_examples(label: str, setup: str, examples: List[Example], flags: int) -> list:

@@ -1234,4 +1234,12 @@ MUTANTS = [
         " closed is taken for the unbound one on its handle",
         suites=("wine",),
     ),
+    Mutant(
+        "model-windows-token-closed-twice", "src/model/model.c",
+        "        status = t->closes || !CloseHandle((HANDLE)(uintptr_t)value)",
+        "        status = !CloseHandle((HANDLE)(uintptr_t)value)",
+        "Windows: a token closed twice through the model closes whatever object Windows gave"
+        " its value to since",
+        suites=("wine",),
+    ),
 ]  # fmt: skip

@@ -35,6 +35,7 @@ static struct {
     int (*associate)(uint64_t, void *, uintptr_t);
     int (*set_peer_security)(uint32_t, int, uint64_t, uint64_t, uint32_t, const uint8_t *);
     int (*token_closes)(uint64_t);
+    int (*close_token)(uint64_t);
     int (*impersonating)(uint64_t *);
     int (*cancel)(void *);
     uint64_t (*socket_ident)(uint64_t);
@@ -59,6 +60,7 @@ static int load_model_dll(void)
     GET(associate, "wsapeer_model_associate");
     GET(set_peer_security, "wsapeer_model_set_peer_security");
     GET(token_closes, "wsapeer_model_token_closes");
+    GET(close_token, "wsapeer_model_close_token");
     GET(impersonating, "wsapeer_model_impersonating");
     GET(cancel, "wsapeer_model_cancel");
     GET(socket_ident, "wsapeer_model_socket_ident");
@@ -821,6 +823,25 @@ static void test_query_socket_security(void)
               dll.token_closes(info.machine_token) == 1,
           "tokens are closed");
     CHECK(wsapeer_close_token(info.application_token) != 0, "a second close fails");
+    /* Closed through the model (as a model build of the extension closes
+     * them): counted, and never closed twice, since Windows gives a closed
+     * handle's value to the next object at once. */
+    CHECK(wsapeer_query_socket_security((uint64_t)server, tmpl, size, 0, &info) == 0 &&
+              info.application_token,
+          "tokens again");
+    CHECK(dll.close_token(info.application_token) == 0, "a token closed through the model");
+    {
+        HANDLE other = CreateEventW(NULL, TRUE, FALSE, NULL); /* may take the closed value */
+        DWORD flags;
+        CHECK(dll.close_token(info.application_token) == 6,
+              "a second close through the model: ERROR_INVALID_HANDLE");
+        CHECK(other != NULL && GetHandleInformation(other, &flags),
+              "and it closed nothing else (value %s)",
+              (uint64_t)(uintptr_t)other == info.application_token ? "reused" : "not reused");
+        CHECK(dll.token_closes(info.application_token) == 2, "both closes counted");
+        CloseHandle(other);
+    }
+    CHECK(dll.close_token(info.machine_token) == 0, "the other token closed");
     free(tmpl);
 
     /* UDP: the template is required; the probe answers WSAEMSGSIZE. */
