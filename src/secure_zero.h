@@ -11,12 +11,9 @@
 #  include <windows.h>
 #  define wsapeer_secure_zero(p, n) SecureZeroMemory((p), (n))
 #else
-#  if defined(_MSC_VER)
-#    define WSAPEER_ZERO_INLINE static __inline
-#  else
-#    define WSAPEER_ZERO_INLINE static inline
-#  endif
-WSAPEER_ZERO_INLINE void wsapeer_secure_zero(void *p, size_t n)
+/* Off Windows: no compiler there defines _MSC_VER (clang does only for
+ * Windows targets), so no __inline branch is kept here for one. */
+static inline void wsapeer_secure_zero(void *p, size_t n)
 {
     volatile uint8_t *v = (volatile uint8_t *)p;
     while (n--)

@@ -52,8 +52,10 @@ typedef struct _SOCKET_SECURITY_QUERY_INFO_IPSEC2 {
 
 /* mingw-w64 declares every secure socket call but this one (its import
  * library exports it); MSVC's SDK declares it, and redeclaring a dllimport
- * function there warns (C4273), so only where it is missing. */
-#ifdef __MINGW32__
+ * function there warns (C4273), so only where it is missing: keyed on the
+ * header set (_mingw.h's version macro), not on the compiler, since clang in
+ * MSVC mode reads mingw-w64's headers in tests/windows/run. */
+#ifdef __MINGW64_VERSION_MAJOR
 WINSOCK_API_LINKAGE int WSAAPI WSADeleteSocketPeerTargetName(
     SOCKET Socket, const struct sockaddr *PeerAddr, ULONG PeerAddrLen,
     LPWSAOVERLAPPED Overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE CompletionRoutine);

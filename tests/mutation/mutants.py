@@ -1242,4 +1242,17 @@ MUTANTS = [
         " its value to since",
         suites=("wine",),
     ),
+    # ---- MSVC's branches (issue 23): clang in MSVC mode, as cl.exe ---------------
+    # The compiles in MSVC mode are not in the quick Wine run, and a failed
+    # -Werror compile is a mutant that does not build, not a kill: the check
+    # that the branches taken are cl.exe's is what a mutant here can fail.
+    Mutant(
+        "msvc-gets-gcc-atomics", "src/overlapped.c",
+        "#if defined(__GNUC__) || defined(__clang__)\n#  define LOAD_ACQUIRE(p)",
+        "#if defined(__GNUC__) || defined(__clang__) || defined(_MSC_VER)\n"
+        "#  define LOAD_ACQUIRE(p)",
+        "MSVC builds get GCC's __atomic builtins, which cl.exe has not: the Windows wheels no "
+        "longer compile (clang in MSVC mode has the builtins: only the branch check sees it)",
+        suites=("wine",),
+    ),
 ]  # fmt: skip

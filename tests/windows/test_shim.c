@@ -99,8 +99,19 @@ typedef int(WSAAPI *set_ptn_fn)(SOCKET, const SOCKET_PEER_TARGET_NAME *, ULONG,
 typedef int(WSAAPI *query_fn)(SOCKET, const SOCKET_SECURITY_QUERY_TEMPLATE *, ULONG,
                               SOCKET_SECURITY_QUERY_INFO *, ULONG *, LPWSAOVERLAPPED,
                               LPWSAOVERLAPPED_COMPLETION_ROUTINE);
-extern set_ptn_fn __real___imp_WSASetSocketPeerTargetName;
-extern query_fn __real___imp_WSAQuerySocketSecurity;
+/* The linker's names for the two wrapped imports. On i686 they are the
+ * decorated stdcall names (__imp__Name@bytes, plus the C prefix "_"), which
+ * are no C identifiers: the linker is told them (tests/windows/run's
+ * --wrap=_imp__...@bytes) and these declarations name them. */
+#ifdef _WIN64
+#  define LINK_NAME(x86_64, i686) __asm__(x86_64)
+#else
+#  define LINK_NAME(x86_64, i686) __asm__(i686)
+#endif
+extern set_ptn_fn __real___imp_WSASetSocketPeerTargetName LINK_NAME(
+    "__real___imp_WSASetSocketPeerTargetName", "___real__imp__WSASetSocketPeerTargetName@20");
+extern query_fn __real___imp_WSAQuerySocketSecurity LINK_NAME(
+    "__real___imp_WSAQuerySocketSecurity", "___real__imp__WSAQuerySocketSecurity@28");
 
 static int WSAAPI hook_set_ptn(SOCKET s, const SOCKET_PEER_TARGET_NAME *ptn, ULONG len,
                                LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr)
@@ -178,6 +189,10 @@ VOID WINAPI __wrap_ReleaseSRWLockExclusive(PSRWLOCK lock)
     }
 }
 
+extern set_ptn_fn __wrap___imp_WSASetSocketPeerTargetName LINK_NAME(
+    "__wrap___imp_WSASetSocketPeerTargetName", "___wrap__imp__WSASetSocketPeerTargetName@20");
+extern query_fn __wrap___imp_WSAQuerySocketSecurity LINK_NAME(
+    "__wrap___imp_WSAQuerySocketSecurity", "___wrap__imp__WSAQuerySocketSecurity@28");
 set_ptn_fn __wrap___imp_WSASetSocketPeerTargetName = hook_set_ptn;
 query_fn __wrap___imp_WSAQuerySocketSecurity = hook_query;
 
