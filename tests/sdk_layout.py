@@ -411,7 +411,8 @@ def socket_ident(handle: int):
     if sys.platform == "win32":
         from wsapeer._wsapeer import lib
 
-        return int(lib.wsapeer_model_socket_ident(handle))
+        ident = int(lib.wsapeer_model_socket_ident(handle))
+        return None if ident == 2**64 - 1 else ident  # no socket: closed
     try:
         return os.fstat(handle).st_ino
     except OSError:

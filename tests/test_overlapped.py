@@ -392,18 +392,23 @@ def test_apply_many_tcp_server(model):
 def test_apply_many_one_failure_hides_nothing(model, udp):
     connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     connected.connect(("127.0.0.1", 9))
-    a, b = socket.socketpair()
+    if hasattr(socket, "AF_UNIX"):
+        a, b = socket.socketpair(socket.AF_UNIX)
+        refused = 10022  # WSAEINVAL: not AF_INET/AF_INET6
+    else:  # Windows CPython: socketpair() is a connected TCP pair
+        a, b = socket.socketpair()
+        refused = 10056  # WSAEISCONN
     with connected, a, b:
         items = [
             (udp, PeerTargetName("h", ("192.0.2.1", 1))),
             (connected, PeerTargetName("h", ("127.0.0.1", 9))),  # WSAEISCONN from the model
-            (a, PeerTargetName("h", ("192.0.2.1", 3))),  # AF_UNIX: refused by the model
+            (a, PeerTargetName("h", ("192.0.2.1", 3))),  # refused by the model
             (udp, PeerTargetName("h")),  # zero UDP peer: refused by the model
             (udp.fileno(), PeerTargetName("h", ("192.0.2.1", 5))),
         ]
         results = wsapeer.apply_many(items)
     assert results[0] is None and results[4] is None
-    assert [r.winerror for r in results[1:4]] == [10056, 10022, 10022]
+    assert [r.winerror for r in results[1:4]] == [10056, refused, 10022]
     assert all(isinstance(r, WinsockError) for r in results[1:4])
     assert names_sent(model, udp) == [("h", ("192.0.2.1", 1), 0), ("h", ("192.0.2.1", 5), 0)]
     assert len(model.records) == 2  # the refused ones left nothing

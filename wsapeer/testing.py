@@ -206,7 +206,8 @@ def _ident(handle: int) -> Optional[int]:
     having first forgotten an earlier socket of that handle that the facts contradict);
     None when the handle is closed."""
     if sys.platform == "win32":
-        return int(lib.wsapeer_model_socket_ident(handle))
+        ident = int(lib.wsapeer_model_socket_ident(handle))
+        return None if ident == 2**64 - 1 else ident
     try:
         return os.fstat(handle).st_ino
     except OSError:

@@ -1178,6 +1178,17 @@ static uint64_t issue_token(uint64_t sock, uint64_t sequence) /* lock held; 0 ou
             return 0;
         }
         value = (uint64_t)(uintptr_t)h;
+        /* Windows gives a closed handle's value to the next object at once:
+         * a token listed with this value is closed (however it was), and the
+         * value answers for the new token from now on. */
+        {
+            token *old = find_token(value);
+            if (old != NULL) {
+                table_remove(&token_index, mix64(value), old);
+                if (old->closes == 0)
+                    old->closes = 1;
+            }
+        }
     }
 #else
     value = TOKEN_BASE + 4 * (uint64_t)token_count;
@@ -1381,7 +1392,7 @@ uint64_t wsapeer_model_socket_ident(uint64_t sock)
     state_key key;
     sock_state *state;
     if (inspect_socket(sock, &facts) != 0)
-        return 0;
+        return UINT64_MAX; /* no socket: its records are read by handle alone */
     if (facts.ident)
         return facts.ident;
     /* No identity: a state the facts say is another socket's goes now, so

@@ -70,7 +70,7 @@ size_t wsapeer_model_pending_count(void);
  * HANDLE) under key, as CreateIoCompletionPort does (Windows only). */
 int wsapeer_model_associate(uint64_t sock, void *port, uintptr_t key);
 /* The ident this socket's records carry (see wsapeer_model_record), 0 for
- * none or not a socket. With none, the model first forgets what it knew of
+ * none, UINT64_MAX for a handle that is no socket (closed, say). With none, the model first forgets what it knew of
  * an earlier socket on this handle that the socket's facts contradict, so
  * that the records of the handle are this socket's. */
 uint64_t wsapeer_model_socket_ident(uint64_t sock);

@@ -1255,4 +1255,12 @@ MUTANTS = [
         "longer compile (clang in MSVC mode has the builtins: only the branch check sees it)",
         suites=("wine",),
     ),
+    Mutant(
+        "model-windows-token-value-reuse-ignored", "src/model/model.c",
+        "            if (old != NULL) {\n                table_remove(&token_index, mix64(value), old);",
+        "            if (old != NULL && 0) {\n                table_remove(&token_index, mix64(value), old);",
+        "Windows: a new token given a closed token's value is taken for the closed one: closing"
+        " it through the model fails with ERROR_INVALID_HANDLE and leaves it open",
+        suites=("wine",),
+    ),
 ]  # fmt: skip

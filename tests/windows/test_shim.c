@@ -857,6 +857,24 @@ static void test_query_socket_security(void)
         CloseHandle(other);
     }
     CHECK(dll.close_token(info.machine_token) == 0, "the other token closed");
+    {
+        /* New tokens take the closed ones' values: each is its own token. */
+        wsapeer_query_info again;
+        uint64_t old_app = info.application_token, old_machine = info.machine_token;
+        CHECK(wsapeer_query_socket_security((uint64_t)server, tmpl, size, 0, &again) == 0 &&
+                  again.application_token,
+              "tokens a third time");
+        CHECK(dll.token_closes(again.application_token) == 0 &&
+                  dll.token_closes(again.machine_token) == 0,
+              "new tokens are open, whatever values they took (%s)",
+              again.application_token == old_app || again.application_token == old_machine ||
+                      again.machine_token == old_app || again.machine_token == old_machine
+                  ? "reused"
+                  : "not reused");
+        CHECK(dll.close_token(again.application_token) == 0 &&
+                  dll.close_token(again.machine_token) == 0,
+              "and close through the model");
+    }
     free(tmpl);
 
     /* UDP: the template is required; the probe answers WSAEMSGSIZE. */
