@@ -10,10 +10,10 @@ import gc
 import os
 import re
 import socket
-import sys
 
 import pytest
 import sdk_layout as sdk
+from builds import OUTSIDE_THE_MODEL
 
 import wsapeer
 import wsapeer.aio
@@ -331,8 +331,8 @@ def test_async_calls_on_a_non_socket_are_wsaenotsock(model, routine):
     assert model.records == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="Windows has the API")
-def test_async_unsupported_off_windows(udp):
+@pytest.mark.needs_model(reason=OUTSIDE_THE_MODEL)
+def test_async_unsupported_outside_the_model(udp):
     with pytest.raises(UnsupportedPlatformError):
         PeerTargetName("h", ("192.0.2.1", 7)).apply_async(udp)
     # Raised once for the batch, not hidden in a list a caller may never read.

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 import sdk_layout as sdk
+from builds import OUTSIDE_THE_MODEL
 
 import wsapeer
 from wsapeer import (
@@ -510,11 +511,8 @@ def test_revert_without_impersonation_is_fine(model):
     assert model.calls() == ["WSARevertImpersonation"]
 
 
-def test_family_unsupported_off_windows():
-    import sys
-
-    if sys.platform == "win32":
-        pytest.skip("Windows has the API")
+@pytest.mark.needs_model(reason=OUTSIDE_THE_MODEL)
+def test_family_unsupported_outside_the_model():
     with socket.socket() as s:
         for call in (
             lambda: wsapeer.set_socket_security(s),
