@@ -1263,4 +1263,40 @@ MUTANTS = [
         " it through the model fails with ERROR_INVALID_HANDLE and leaves it open",
         suites=("wine",),
     ),
+    # ---- issue 23: the Windows CPython tier trusts nothing unverified ------------
+    Mutant(
+        "winpy-catalog-unsigned-hashes", "tests/windows_python/assemble.py",
+        "    _octet_strings(data, content[1], content[2], strings)",
+        "    _octet_strings(data, start, end, strings)",
+        "a hash added to the catalog's unsigned attributes (no signature covers them) vouches"
+        " for a file", tests=("tests/test_windows_python.py",),
+    ),
+    Mutant(
+        "winpy-any-signer", "tests/windows_python/assemble.py",
+        "    if result.returncode != 0 or not signer.rstrip().endswith(PSF) or",
+        "    if result.returncode != 0 or",
+        "any validly signed PE file is run as python.org's",
+        tests=("tests/test_windows_python.py",),
+    ),
+    Mutant(
+        "winpy-unlisted-copied", "tests/windows_python/assemble.py",
+        "            refused.append(rel)",
+        "            shutil.copy2(path, target)",
+        "a Lib/ file the signed catalog does not list is run",
+        tests=("tests/test_windows_python.py",),
+    ),
+    Mutant(
+        "winpy-cache-unchecked", "tests/windows_python/assemble.py",
+        "        if pins.get(name) != sha256(path):",
+        "        if name not in pins:",
+        "a cached download changed since pip checked it is unpacked and run",
+        tests=("tests/test_windows_python.py",),
+    ),
+    Mutant(
+        "winpy-zip-escapes", "tests/windows_python/assemble.py",
+        "            if name.startswith(\"/\") or \"..\" in name.split(\"/\"):",
+        "            if name.startswith(\"/\"):",
+        "a data.zip entry writes outside the folder it is unpacked in",
+        tests=("tests/test_windows_python.py",),
+    ),
 ]  # fmt: skip

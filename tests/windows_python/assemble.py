@@ -179,6 +179,35 @@ def catalog_hashes(catalog: pathlib.Path) -> Set[str]:
     return {s.hex() for s in strings if len(s) == 32}
 
 
+def copy_listed(full: pathlib.Path, out: pathlib.Path, listed: Set[str]) -> Tuple[int, int]:
+    """Copies full's Lib/ and include/ files to out, each only if the catalog
+    lists its SHA-256 (an empty file has nothing to trust; OURS replace theirs);
+    any other file stops the run. Returns (listed files, empty files)."""
+    accepted = empty = 0
+    refused = []
+    for path in sorted(p for p in full.rglob("*") if p.is_file()):
+        rel = path.relative_to(full).as_posix()
+        if not rel.startswith(("Lib/", "include/")) or rel.startswith(LIB_LEFT_OUT):
+            continue
+        if "/__pycache__/" in rel:
+            continue  # compiled by whoever packed it: Python compiles its own
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rel in OURS:
+            target.write_bytes(OURS[rel])
+        elif path.stat().st_size == 0:
+            target.write_bytes(b"")  # nothing in it to trust
+            empty += 1
+        elif sha256(path) in listed:
+            shutil.copy2(path, target)
+            accepted += 1
+        else:
+            refused.append(rel)
+    if refused:
+        raise Refused("not listed in the signed catalog python.cat:\n  " + "\n  ".join(refused))
+    return accepted, empty
+
+
 def unpack_sdist(sdist: pathlib.Path, into: pathlib.Path) -> pathlib.Path:
     """The sdist's data.zip unpacked into into/; returns into/cp311."""
     into.mkdir(parents=True)
@@ -236,28 +265,7 @@ def assemble(cache: pathlib.Path) -> pathlib.Path:
                 shutil.copy2(path, out / "DLLs" / path.name)
                 signed += 1
 
-        accepted = empty = 0
-        refused = []
-        for path in sorted(p for p in full.rglob("*") if p.is_file()):
-            rel = path.relative_to(full).as_posix()
-            if not rel.startswith(("Lib/", "include/")) or rel.startswith(LIB_LEFT_OUT):
-                continue
-            if "/__pycache__/" in rel:
-                continue  # compiled by whoever packed it: Python compiles its own
-            target = out / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if rel in OURS:
-                target.write_bytes(OURS[rel])
-            elif path.stat().st_size == 0:
-                target.write_bytes(b"")  # nothing in it to trust
-                empty += 1
-            elif sha256(path) in listed:
-                shutil.copy2(path, target)
-                accepted += 1
-            else:
-                refused.append(rel)
-        if refused:
-            raise Refused("not listed in the signed catalog python.cat:\n  " + "\n  ".join(refused))
+        accepted, empty = copy_listed(full, out, listed)
 
         site = out / "Lib" / "site-packages"
         site.mkdir(parents=True, exist_ok=True)
