@@ -85,6 +85,71 @@ def test_no_wine_baseline_unless_a_mutant_needs_it() -> None:
     assert mutate.baseline_selections([mutant(tests=ZEROING)]) == [("pytest", ZEROING)]
 
 
+# ---- which of test_shim.c's tests a Wine mutant runs ---------------------------------
+
+SHIM = MUTATION.parent / "windows" / "test_shim.c"
+
+
+def test_a_wine_mutant_runs_only_the_shim_tests_it_names() -> None:
+    named = mutant("src/a.c", suites=("wine",), wine_tests=("test_batch", "test_op_run"))
+    assert mutate.selections_of(named) == [("wine", ("test_batch", "test_op_run"))]
+    assert mutate.describe(("wine", ("test_batch", "test_op_run"))) == (
+        "the Wine suite (quick): test_batch test_op_run"
+    )
+    assert mutate.selections_of(mutant("src/a.c", suites=("wine",))) == [("wine", ())]
+    assert mutate.describe(("wine", ())) == "the Wine suite (quick)"
+
+
+def test_wine_mutants_naming_the_same_tests_share_one_baseline() -> None:
+    chosen = [
+        mutant("src/a.c", suites=("wine",), wine_tests=("test_batch",)),
+        mutant("src/b.c", suites=("wine",), wine_tests=("test_op_run",)),
+        mutant("src/c.c", suites=("wine",), wine_tests=("test_batch",)),
+        mutant("src/d.c", suites=("wine",)),
+    ]
+    assert mutate.baseline_selections(chosen) == [
+        ("wine", ("test_batch",)),
+        ("wine", ("test_op_run",)),
+        ("wine", ()),
+    ]
+
+
+def test_the_wine_run_is_told_the_names_and_quick_mode() -> None:
+    env = mutate.wine_environment({"PATH": "/bin", "WSAPEER_FWPUCLNT": "model"}, ("a", "b"))
+    assert env == {"PATH": "/bin", "WSAPEER_WINE_QUICK": "1", "WSAPEER_WINE_TESTS": "a b"}
+    env = mutate.wine_environment({"WSAPEER_WINE_TESTS": "stale"}, ())
+    assert env == {"WSAPEER_WINE_QUICK": "1"}  # no names: every test runs
+
+
+def test_the_shim_tests_are_read_from_its_table() -> None:
+    source = "static void test_a(void) {}\n    TEST(test_a),\n    TEST(test_b_c),\nTEST(x)\n"
+    assert mutate.shim_test_names(source) == {"test_a", "test_b_c"}
+    names = mutate.shim_test_names(SHIM.read_text(encoding="utf-8"))
+    # main() runs these (test_tcp_before_connect once per family): all must be in the table.
+    assert {"test_marshal_matches_sdk", "test_tcp_before_connect_ipv6", "test_zeroing_controls"} <= names
+    assert "test_tcp_before_connect" not in names
+
+
+def test_a_wine_test_name_that_is_no_test_is_the_lists_error() -> None:
+    names = {"test_batch", "test_op_run"}
+    chosen = [
+        mutant("src/a.c", key="typo", suites=("wine",), wine_tests=("test_bacth",)),
+        mutant("src/b.c", key="fine", suites=("wine",), wine_tests=("test_batch",)),
+        mutant("src/c.c", key="unrun", tests=ZEROING, wine_tests=("test_op_run",)),
+        mutant("src/d.c", key="spaced", suites=("wine",), wine_tests=("test_batch test_op_run",)),
+    ]
+    assert mutate.wine_test_problems(chosen, names) == [
+        "typo: no test in tests/windows/test_shim.c is named test_bacth",
+        "unrun: names Wine tests but does not run the Wine suite",
+        "spaced: no test in tests/windows/test_shim.c is named 'test_batch test_op_run'",
+    ]
+
+
+def test_every_standing_wine_test_name_is_a_test() -> None:
+    names = mutate.shim_test_names(SHIM.read_text(encoding="utf-8"))
+    assert mutate.wine_test_problems(MUTANTS, names) == []
+
+
 def test_every_standing_mutant_of_the_docs_runs_the_doctest_build() -> None:
     docs = [m for m in MUTANTS if mutate.touches_docs(m)]
     assert len(docs) >= 4

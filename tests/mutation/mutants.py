@@ -4,7 +4,8 @@ security or correctness without crashing. Each must be killed by a suite.
 A change that adds a security-relevant check adds its mutant here. Each
 mutant replaces `before` (which must occur exactly once in `path`) with
 `after`; `suites` says what can reach it ("pytest" runs `tests` on a model
-build of the mutated tree, "wine" runs tests/windows/run on it, "docs" runs
+build of the mutated tree, "wine" runs tests/windows/run on it in quick mode,
+only the test_shim.c tests `wine_tests` names if it names any, "docs" runs
 the Sphinx doctest builder on it, which every mutant of docs/ or README.md
 runs whatever it names), so each runs only what can kill it, stopping at the
 first failure. Each suite also runs once on the unmutated tree first: a kill
@@ -25,6 +26,7 @@ class Mutant(NamedTuple):
     suites: Tuple[str, ...] = ("pytest",)
     tests: Tuple[str, ...] = ("tests",)
     also: Tuple[Tuple[str, str, str], ...] = ()  # more (path, before, after) of the same bug
+    wine_tests: Tuple[str, ...] = ()  # test_shim.c's tests that kill it (none: all of them)
 
 
 ZEROING = ("tests/test_zeroing.py",)

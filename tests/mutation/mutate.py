@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -37,9 +37,11 @@ WINE_TIMEOUT = 600
 DOCS_TIMEOUT = 300
 
 #: What a suite kind runs on a tree: "pytest" its mutant's `tests` on a model
-#: build, "wine" tests/windows/run in quick mode, "docs" Sphinx's doctest
-#: builder (every testcode block of docs/, under the strict model).
+#: build, "wine" tests/windows/run in quick mode (test_shim.exe running only
+#: its mutant's `wine_tests`, or all if it names none), "docs" Sphinx's
+#: doctest builder (every testcode block of docs/, under the strict model).
 KINDS = ("pytest", "wine", "docs")
+SHIM_TESTS = "tests/windows/test_shim.c"
 
 
 class Outcome(NamedTuple):
@@ -50,7 +52,7 @@ class Outcome(NamedTuple):
     detail: str = ""
 
 
-#: A suite run as a baseline knows it: its kind and, for pytest, the tests.
+#: A suite run as a baseline knows it: its kind and, for pytest and wine, the tests.
 Selection = Tuple[str, Tuple[str, ...]]
 
 
@@ -81,7 +83,31 @@ def suites_of(mutant: Mutant) -> Tuple[str, ...]:
 
 
 def selections_of(mutant: Mutant) -> List[Selection]:
-    return [(kind, tuple(mutant.tests) if kind == "pytest" else ()) for kind in suites_of(mutant)]
+    named = {"pytest": tuple(mutant.tests), "wine": tuple(mutant.wine_tests)}
+    return [(kind, named.get(kind, ())) for kind in suites_of(mutant)]
+
+
+def shim_test_names(source: str) -> Set[str]:
+    """The tests test_shim.exe can be asked for by name: its table's TEST(...) lines."""
+    return set(re.findall(r"^    TEST\((test_\w+)\),$", source, re.M))
+
+
+def wine_test_problems(mutants: Iterable[Mutant], names: Set[str]) -> List[str]:
+    """One line per Wine test a mutant names that is not in test_shim.c's table
+    (test_shim.exe would refuse it too, but only once built, as a failing
+    baseline), or named by a mutant that runs no Wine suite (names nothing runs)."""
+    problems = []
+    for mutant in mutants:
+        if mutant.wine_tests and "wine" not in mutant.suites:
+            problems.append(f"{mutant.key}: names Wine tests but does not run the Wine suite")
+            continue
+        problems += [
+            f"{mutant.key}: no test in {SHIM_TESTS} is named "
+            + (name if name.isidentifier() else repr(name))
+            for name in mutant.wine_tests
+            if name not in names
+        ]
+    return problems
 
 
 def baseline_selections(mutants: Iterable[Mutant]) -> List[Selection]:
@@ -99,7 +125,7 @@ def describe(selection: Selection) -> str:
     if kind == "pytest":
         return "pytest " + " ".join(tests)
     if kind == "wine":
-        return "the Wine suite (quick)"
+        return "the Wine suite (quick)" + (": " + " ".join(tests) if tests else "")
     return "the Sphinx doctest build of docs/"
 
 
@@ -271,11 +297,10 @@ def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
             )  # fmt: skip
             return classify_pytest(result.returncode, result.stdout, result.stderr)
         if kind == "wine":
-            env = dict(os.environ, WSAPEER_WINE_QUICK="1")
-            env.pop("WSAPEER_FWPUCLNT", None)
             result = subprocess.run(
                 ["bash", str(tree / "tests" / "windows" / "run")],
-                cwd=tree, env=env, capture_output=True, text=True, timeout=WINE_TIMEOUT,
+                cwd=tree, env=wine_environment(dict(os.environ), tests), capture_output=True,
+                text=True, timeout=WINE_TIMEOUT,
             )  # fmt: skip
             return classify_wine(result.returncode, result.stdout, result.stderr)
         out = tree / "_docs_doctest"
@@ -289,6 +314,16 @@ def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
         return classify_docs(result.returncode, result.stdout, result.stderr, text)
     except subprocess.TimeoutExpired as exc:
         return Outcome("error", f"{describe(selection)} timed out after {exc.timeout} s")
+
+
+def wine_environment(base: Dict[str, str], tests: Tuple[str, ...]) -> Dict[str, str]:
+    """tests/windows/run's environment: quick mode, the tests named (if any)."""
+    env = dict(base, WSAPEER_WINE_QUICK="1")
+    env.pop("WSAPEER_FWPUCLNT", None)
+    env.pop("WSAPEER_WINE_TESTS", None)
+    if tests:
+        env["WSAPEER_WINE_TESTS"] = " ".join(tests)
+    return env
 
 
 def needs_module(kinds: Iterable[str]) -> bool:
@@ -346,6 +381,10 @@ def main(argv: List[str]) -> int:
         return 2
     for m in chosen:
         suites_of(m)  # an unknown suite kind is the list's error, before any build
+    problems = wine_test_problems(chosen, shim_test_names((ROOT / SHIM_TESTS).read_text("utf-8")))
+    if problems:
+        print("\n".join(problems))
+        return 2
     import build_variant
 
     files = tracked_files()
