@@ -123,8 +123,8 @@ def test_the_wine_run_is_told_the_names_and_quick_mode() -> None:
 
 def test_the_shim_tests_are_read_from_its_table() -> None:
     source = "static void test_a(void) {}\n    TEST(test_a),\n    TEST(test_b_c),\nTEST(x)\n"
-    assert mutate.shim_test_names(source) == {"test_a", "test_b_c"}
-    names = mutate.shim_test_names(SHIM.read_text(encoding="utf-8"))
+    assert mutate.wine_test_names(source) == {"test_a", "test_b_c", "test_batch_block"}
+    names = mutate.wine_test_names(SHIM.read_text(encoding="utf-8"))
     # main() runs these (test_tcp_before_connect once per family): all must be in the table.
     assert {"test_marshal_matches_sdk", "test_tcp_before_connect_ipv6", "test_zeroing_controls"} <= names
     assert "test_tcp_before_connect" not in names
@@ -146,7 +146,7 @@ def test_a_wine_test_name_that_is_no_test_is_the_lists_error() -> None:
 
 
 def test_every_standing_wine_test_name_is_a_test() -> None:
-    names = mutate.shim_test_names(SHIM.read_text(encoding="utf-8"))
+    names = mutate.wine_test_names(SHIM.read_text(encoding="utf-8"))
     assert mutate.wine_test_problems(MUTANTS, names) == []
 
 

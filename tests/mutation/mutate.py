@@ -42,6 +42,9 @@ DOCS_TIMEOUT = 300
 #: doctest builder (every testcode block of docs/, under the strict model).
 KINDS = ("pytest", "wine", "docs")
 SHIM_TESTS = "tests/windows/test_shim.c"
+#: The one other name a Wine mutant may give: tests/windows/run's native run
+#: of tests/unit_c/test_batch_block.c (naming only it skips the Wine run).
+UNIT_TEST = "test_batch_block"
 
 
 class Outcome(NamedTuple):
@@ -87,15 +90,16 @@ def selections_of(mutant: Mutant) -> List[Selection]:
     return [(kind, named.get(kind, ())) for kind in suites_of(mutant)]
 
 
-def shim_test_names(source: str) -> Set[str]:
-    """The tests test_shim.exe can be asked for by name: its table's TEST(...) lines."""
-    return set(re.findall(r"^    TEST\((test_\w+)\),$", source, re.M))
+def wine_test_names(shim_source: str) -> Set[str]:
+    """The names a Wine mutant may give: the tests test_shim.exe can be asked
+    for (its table's TEST(...) lines) and the unit test."""
+    return {UNIT_TEST, *re.findall(r"^    TEST\((test_\w+)\),$", shim_source, re.M)}
 
 
 def wine_test_problems(mutants: Iterable[Mutant], names: Set[str]) -> List[str]:
-    """One line per Wine test a mutant names that is not in test_shim.c's table
-    (test_shim.exe would refuse it too, but only once built, as a failing
-    baseline), or named by a mutant that runs no Wine suite (names nothing runs)."""
+    """One line per Wine test a mutant names that is no test (test_shim.exe
+    would refuse it too, but only once built, as a failing baseline), or per
+    mutant naming Wine tests that runs no Wine suite (names nothing runs)."""
     problems = []
     for mutant in mutants:
         if mutant.wine_tests and "wine" not in mutant.suites:
@@ -381,7 +385,7 @@ def main(argv: List[str]) -> int:
         return 2
     for m in chosen:
         suites_of(m)  # an unknown suite kind is the list's error, before any build
-    problems = wine_test_problems(chosen, shim_test_names((ROOT / SHIM_TESTS).read_text("utf-8")))
+    problems = wine_test_problems(chosen, wine_test_names((ROOT / SHIM_TESTS).read_text("utf-8")))
     if problems:
         print("\n".join(problems))
         return 2
