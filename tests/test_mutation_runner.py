@@ -114,19 +114,25 @@ def test_wine_mutants_naming_the_same_tests_share_one_baseline() -> None:
     ]
 
 
-def test_the_wine_run_is_told_the_names_and_quick_mode() -> None:
-    env = mutate.wine_environment({"PATH": "/bin", "WSAPEER_FWPUCLNT": "model"}, ("a", "b"))
-    assert env == {"PATH": "/bin", "WSAPEER_WINE_QUICK": "1", "WSAPEER_WINE_TESTS": "a b"}
-    env = mutate.wine_environment({"WSAPEER_WINE_TESTS": "stale"}, ())
-    assert env == {"WSAPEER_WINE_QUICK": "1"}  # no names: every test runs
+def test_the_wine_run_is_told_the_names_quick_mode_and_its_prefix() -> None:
+    base = {"PATH": "/bin", "WSAPEER_FWPUCLNT": "model"}
+    assert mutate.wine_environment(base, ("a", "b"), "/w/p") == {
+        "PATH": "/bin",
+        "WSAPEER_WINE_QUICK": "1",
+        "WSAPEER_WINE_TESTS": "a b",
+        "WSAPEER_WINE_PREFIX": "/w/p",
+    }
+    env = mutate.wine_environment({"WSAPEER_WINE_TESTS": "stale"}, (), "/w/p")
+    assert "WSAPEER_WINE_TESTS" not in env  # no names: every test runs
 
 
 def test_the_shim_tests_are_read_from_its_table() -> None:
     source = "static void test_a(void) {}\n    TEST(test_a),\n    TEST(test_b_c),\nTEST(x)\n"
     assert mutate.wine_test_names(source) == {"test_a", "test_b_c", "test_batch_block"}
     names = mutate.wine_test_names(SHIM.read_text(encoding="utf-8"))
-    # main() runs these (test_tcp_before_connect once per family): all must be in the table.
-    assert {"test_marshal_matches_sdk", "test_tcp_before_connect_ipv6", "test_zeroing_controls"} <= names
+    # The first and the last test, and test_tcp_before_connect once per family.
+    assert {"test_marshal_matches_sdk", "test_zeroing_controls"} <= names
+    assert {"test_tcp_before_connect_ipv4", "test_tcp_before_connect_ipv6"} <= names
     assert "test_tcp_before_connect" not in names
 
 

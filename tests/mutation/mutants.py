@@ -107,6 +107,7 @@ MUTANTS = [
         "        protocol > WSAPEER_PROTOCOL_IPSEC2)\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the target marshaller writes one byte past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "settings-marshal-one-short", "src/marshal.c",
@@ -115,6 +116,7 @@ MUTANTS = [
         "        (password_bytes && !password))\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the settings marshaller writes past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "sockaddr-marshal-one-short", "src/marshal.c",
@@ -123,6 +125,7 @@ MUTANTS = [
         "    if (out == NULL || need == 0)\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the sockaddr marshaller writes past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "template-marshal-one-short", "src/marshal.c",
@@ -131,30 +134,35 @@ MUTANTS = [
         "(!ipsec2 && (flags || field_mask)))\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the query template marshaller writes past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "ptn-size-max-plus-one", "src/marshal.c",
         "    if (name_units == 0 || name_units > WSAPEER_MAX_NAME_UNITS)\n        return 0;",
         "    if (name_units == 0 || name_units > WSAPEER_MAX_NAME_UNITS + 1)\n        return 0;",
         "a name longer than a UNICODE_STRING holds is sized and marshalled",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "ptn-parse-size-loose", "src/marshal.c",
         "    if (size != wsapeer_ptn_size(out->name_units))",
         "    if (size < wsapeer_ptn_size(out->name_units))",
         "the parser accepts a buffer longer than its declared name",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "model-header-one-short", "src/model/model.c",
         "    if (len < PTN_HEADER)",
         "    if (len + 1 < PTN_HEADER)",
         "the model accepts a SOCKET_PEER_TARGET_NAME one byte shorter than its header",
+        tests=("tests/test_query_info.py",),
     ),
     Mutant(
         "model-name-one-short", "src/model/model.c",
         "    if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) < name_bytes)",
         "    if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) + 2 < name_bytes)",
         "the model accepts a buffer one code unit shorter than the name it declares",
+        tests=("tests/test_contract_model.py",),
     ),
     # ---- never a silent success ----------------------------------------------------
     Mutant(
@@ -211,12 +219,14 @@ MUTANTS = [
         "        return bool(self._flags & SecurityInfoFlags.SECURED)",
         "        return bool(self._flags)",
         "a connection reported secured because it is encrypted or impersonated",
+        tests=("tests/test_query_info.py",),
     ),
     Mutant(
         "model-secured-unsecured", "src/model/model.c",
         "    flags = is_secured ? peer.flags : 0;",
         "    flags = peer.flags;",
         "the model reports a socket it never secured as secured",
+        tests=FAITHFUL,
     ),
     Mutant(
         "model-tokens-unsecured", "src/model/model.c",
@@ -239,24 +249,28 @@ MUTANTS = [
         "    if kind is None or kind == peer.kind:",
         "    if True:",
         "an IPv4 peer reaches Windows on an IPv6 socket",
+        tests=("tests/test_aio_apply.py",),
     ),
     Mutant(
         "closed-socket-accepted", "wsapeer/_socket.py",
         "    if handle == -1:",
         "    if handle == -2:",
         "a closed socket's -1 passes as a handle",
+        tests=ATTACK,
     ),
     Mutant(
         "bool-handle-accepted", "wsapeer/_socket.py",
         "        if type(sock) is not int:  # bool, or a subclass",
         "        if type(sock) not in (int, bool):  # bool, or a subclass",
         "True passes as socket handle 1",
+        tests=HOSTILE,
     ),
     Mutant(
         "unknown-flag-bits-accepted", "wsapeer/_enums.py",
         "    if number < 0 or number & ~known:",
         "    if number < 0:",
         "flag bits no enumeration defines reach Windows",
+        tests=("tests/test_cli.py",),
     ),
     # ---- what is checked is what is marshalled (issue 22, items 1 and 2) -------------
     Mutant(
@@ -405,12 +419,14 @@ MUTANTS = [
         "ports written and read back little-endian: the library agrees with itself",
         also=(("src/byte_order.h", "    return (uint32_t)p[0] << 8 | (uint32_t)p[1];",
                "    return (uint32_t)p[1] << 8 | (uint32_t)p[0];"),),
+        tests=("tests/test_aio_apply.py",),
     ),
     Mutant(
         "ipsec2-length-in-units", "src/marshal.c",
         "    return (uint32_t)(protocol == WSAPEER_PROTOCOL_IPSEC2 ? units * 2 : units);",
         "    return (uint32_t)units;",
         "IPSEC2 names' StringLen written in code units instead of bytes",
+        tests=("tests/test_cli.py",),
     ),
     Mutant(
         "model-ipsec2-length-in-units", "src/model/model.c",
@@ -418,6 +434,7 @@ MUTANTS = [
         " : 2 * (uint64_t)declared;",
         "    name_bytes = 2 * (uint64_t)declared;",
         "the model reads an IPSEC2 StringLen as code units",
+        tests=("tests/test_contract_model.py",),
     ),
     Mutant(
         "from-bytes-not-canonical", "wsapeer/_target.py",
@@ -447,6 +464,7 @@ MUTANTS = [
         "    if (password_bytes)\n        memcpy(p + at, password, password_bytes);\n"
         "    at += password_bytes;\n    password_bytes = 0;\n    (void)user;",
         "the password written where Windows reads the user name",
+        tests=("tests/test_cli.py",),
     ),
     Mutant(
         "batch-sockets-compared-by-equality", "wsapeer/_batch.py",
@@ -559,6 +577,7 @@ MUTANTS = [
         "            tokens, self._tokens = self._tokens, None",
         "            tokens = ()",
         "close() leaves the peer's token handles open",
+        tests=("tests/test_aio_streams.py",),
     ),
     Mutant(
         "token-close-status-ignored", "wsapeer/_query.py",
@@ -595,6 +614,7 @@ MUTANTS = [
         "        close_unclaimed(&op->info);\n    if (op->input)",
         "    if (op->input)",
         "a query operation nobody read leaks the token handles it got",
+        tests=("tests/test_overlapped.py",),
     ),
     Mutant(
         "taken-tokens-closed-again", "src/overlapped.c",
@@ -604,6 +624,7 @@ MUTANTS = [
         "        close_unclaimed(&op->info);",
         "a query operation closes the token handles it already handed to a SecurityInfo, "
         "which closes them again (or a reused handle) later",
+        tests=("tests/test_aio_streams.py",),
     ),
     # ---- batches: per-item results ---------------------------------------------------
     Mutant(
@@ -611,12 +632,14 @@ MUTANTS = [
         "                    results[index if positions is None else positions[index]] = exc",
         "                    results[0] = exc",
         "a failing item's error reported on another item, itself reported as success",
+        tests=ATTACK,
     ),
     Mutant(
         "batch-shared-socket-by-equality", "wsapeer/_batch.py",
         "            handles = [handle_of(sock) for sock in socks]",
         "            handles = [handle_of(socks[0])] * len(socks)",
         "every item of a batch applied to the first item's socket",
+        tests=("tests/test_overlapped.py",),
     ),
     # ---- the model's documented rules ------------------------------------------------
     Mutant(
@@ -624,18 +647,21 @@ MUTANTS = [
         "    if (secured(state) || facts.bound) {",
         "    if (facts.bound) {",
         "the model lets socket security be set twice ('once per socket')",
+        tests=FAITHFUL,
     ),
     Mutant(
         "model-connected-accepted", "src/model/model.c",
         "        return WSAPEER_WSAEISCONN;\n    /* Source: the page's WSAEINVAL row for UDP",
         "        (void)0;\n    /* Source: the page's WSAEINVAL row for UDP",
         "the model accepts a target name on a connected socket",
+        tests=("tests/test_aio_apply.py",),
     ),
     Mutant(
         "model-udp-zero-peer", "src/model/model.c",
         "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
         "    if (0)",
         "the model accepts a UDP target name with no peer",
+        tests=("tests/test_contract_model.py",),
     ),
     Mutant(
         "model-udp-query-no-peer-accepted", "src/model/model.c",
@@ -703,6 +729,7 @@ MUTANTS = [
         "    finally:\n        revert_impersonation()",
         "    finally:\n        _impersonation.active = False",
         "impersonate_peer() leaves the thread running as the peer",
+        tests=DOCS,
     ),
     Mutant(
         "model-revert-keeps-impersonating", "src/model/model.c",
@@ -711,6 +738,7 @@ MUTANTS = [
         "            break;",
         "        if (impersonations[i].thread == self) {\n            break;",
         "the model keeps a thread impersonating after WSARevertImpersonation",
+        tests=DOCS,
     ),
     # ---- the one-shot path in C takes only what PeerTargetName takes (issue 15) -------
     Mutant(

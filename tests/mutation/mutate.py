@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
@@ -288,7 +289,8 @@ def install_module(tree: pathlib.Path, module: pathlib.Path, compiled: bool) -> 
 
 
 def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
-    """One suite on a prepared tree (its model build in tree/wsapeer)."""
+    """One suite on a prepared tree (its model build in tree/wsapeer). The
+    Wine prefix of the worker thread, beside the tree, is kept for its next run."""
     kind, tests = selection
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONDONTWRITEBYTECODE="1")
     env.pop("WSAPEER_FWPUCLNT", None)
@@ -301,10 +303,11 @@ def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
             )  # fmt: skip
             return classify_pytest(result.returncode, result.stdout, result.stderr)
         if kind == "wine":
+            prefix = tree.parent / f"wine-prefix-{threading.current_thread().name}"
             result = subprocess.run(
                 ["bash", str(tree / "tests" / "windows" / "run")],
-                cwd=tree, env=wine_environment(dict(os.environ), tests), capture_output=True,
-                text=True, timeout=WINE_TIMEOUT,
+                cwd=tree, env=wine_environment(dict(os.environ), tests, str(prefix)),
+                capture_output=True, text=True, timeout=WINE_TIMEOUT,
             )  # fmt: skip
             return classify_wine(result.returncode, result.stdout, result.stderr)
         out = tree / "_docs_doctest"
@@ -320,9 +323,10 @@ def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
         return Outcome("error", f"{describe(selection)} timed out after {exc.timeout} s")
 
 
-def wine_environment(base: Dict[str, str], tests: Tuple[str, ...]) -> Dict[str, str]:
-    """tests/windows/run's environment: quick mode, the tests named (if any)."""
-    env = dict(base, WSAPEER_WINE_QUICK="1")
+def wine_environment(base: Dict[str, str], tests: Tuple[str, ...], prefix: str) -> Dict[str, str]:
+    """tests/windows/run's environment: quick mode, the tests named (if any),
+    and the Wine prefix to reuse (one per worker thread: a run at a time)."""
+    env = dict(base, WSAPEER_WINE_QUICK="1", WSAPEER_WINE_PREFIX=prefix)
     env.pop("WSAPEER_FWPUCLNT", None)
     env.pop("WSAPEER_WINE_TESTS", None)
     if tests:
