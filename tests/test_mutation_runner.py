@@ -163,6 +163,23 @@ def test_every_standing_mutant_of_the_docs_runs_the_doctest_build() -> None:
         assert "docs" in mutate.suites_of(m), m.key
 
 
+# ---- the model builds ------------------------------------------------------------------
+
+
+def test_the_model_builds_go_through_ccache_when_there_is_one() -> None:
+    env = mutate.build_environment({"PATH": "/bin"}, "/usr/bin/ccache", "gcc -pthread", "/w")
+    assert env == {
+        "PATH": "/bin",
+        "CC": "/usr/bin/ccache gcc -pthread",
+        "CCACHE_DIR": "/w/ccache",  # the run's own cache: nothing outside it is read
+        "CCACHE_BASEDIR": "/w",  # each mutant's tree is elsewhere under /w
+        "CCACHE_NOHASHDIR": "1",
+    }
+    # A compiler chosen in the environment stays the compiler.
+    assert mutate.build_environment({"CC": "clang"}, "/c", "gcc", "/w")["CC"] == "/c clang"
+    assert mutate.build_environment({"PATH": "/bin"}, None, "gcc", "/w") == {"PATH": "/bin"}
+
+
 # ---- what a suite's exit means ---------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -29,7 +30,6 @@ from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optiona
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tools"))
 
 from mutants import MUTANTS, Mutant  # noqa: E402
 
@@ -267,23 +267,52 @@ def apply(mutant: Mutant, tree: pathlib.Path) -> str:
     return ""
 
 
-def install_module(tree: pathlib.Path, module: pathlib.Path, compiled: bool) -> str:
+def build_environment(
+    base: Dict[str, str], ccache: Optional[str], cc: str, work: str
+) -> Dict[str, str]:
+    """The model builds' environment: through ccache if there is one, with a
+    cache of the run's own, so that a mutant's build compiles what it changed
+    and takes the rest (cffi's generated module above all) from the cache."""
+    if ccache is None:
+        return dict(base)
+    return dict(
+        base,
+        CC=f"{ccache} {base.get('CC', cc)}",
+        CCACHE_DIR=f"{work}/ccache",
+        CCACHE_BASEDIR=work,
+        CCACHE_NOHASHDIR="1",
+    )
+
+
+def build_model(tree: pathlib.Path, env: Dict[str, str]) -> Tuple[Optional[pathlib.Path], str]:
+    """(the model build of the tree's own sources, "") or (None, why not)."""
+    tool = tree / "tools" / "build_variant.py"
+    build = subprocess.run(
+        [sys.executable, str(tool), "model", str(tree / "_build")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode:
+        return None, "does not build:\n" + tail(build.stderr + build.stdout)
+    [module] = [
+        p
+        for p in (tree / "_build" / "wsapeer").iterdir()
+        if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
+    ]
+    return module, ""
+
+
+def install_module(
+    tree: pathlib.Path, module: pathlib.Path, compiled: bool, env: Dict[str, str]
+) -> str:
     """Puts the model build into tree/wsapeer: the unmutated one, or for a
     mutant of the C a build of the tree itself. Returns "" or why it failed."""
     if compiled:
-        tool = tree / "tools" / "build_variant.py"
-        build = subprocess.run(
-            [sys.executable, str(tool), "model", str(tree / "_build")],
-            capture_output=True,
-            text=True,
-        )
-        if build.returncode:
-            return "does not build:\n" + tail(build.stderr + build.stdout)
-        [module] = [
-            p
-            for p in (tree / "_build" / "wsapeer").iterdir()
-            if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
-        ]
+        built, problem = build_model(tree, env)
+        if built is None:
+            return problem
+        module = built
     shutil.copy2(module, tree / "wsapeer" / module.name)
     return ""
 
@@ -347,14 +376,18 @@ def run_baseline(
     try:
         copy_tree(files, tree)
         if needs_module([selection[0]]):
-            install_module(tree, module, compiled=False)
+            install_module(tree, module, compiled=False, env={})
         return run_suite(selection, tree)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 
 
 def run_mutant(
-    mutant: Mutant, files: List[str], module: pathlib.Path, work: pathlib.Path
+    mutant: Mutant,
+    files: List[str],
+    module: pathlib.Path,
+    work: pathlib.Path,
+    build_env: Dict[str, str],
 ) -> Tuple[bool, str]:
     """(killed, what happened; "" if it survived)."""
     tree = work / mutant.key
@@ -366,7 +399,7 @@ def run_mutant(
         edited = (mutant.path, *(edit[0] for edit in mutant.also))
         compiled = any(name.endswith((".c", ".h")) for name in edited)
         if needs_module(suites_of(mutant)):
-            problem = install_module(tree, module, compiled)
+            problem = install_module(tree, module, compiled, build_env)
             if problem:
                 return False, problem
         runs: Iterator[Tuple[Selection, Outcome]] = (
@@ -393,27 +426,27 @@ def main(argv: List[str]) -> int:
     if problems:
         print("\n".join(problems))
         return 2
-    import build_variant
-
     files = tracked_files()
-    module: Optional[pathlib.Path] = None
+    ccache = shutil.which("ccache")
+    if ccache is None:
+        print("note: no ccache, so each mutant of the C rebuilds all of the model build")
     with tempfile.TemporaryDirectory(prefix="wsapeer-mutants-") as scratch:
         work = pathlib.Path(scratch)
+        cc = sysconfig.get_config_var("CC") or "cc"
+        build_env = build_environment(dict(os.environ), ccache, cc, str(work))
         # One build of the unmutated extension serves the baselines and every
-        # mutant that does not touch the C.
+        # mutant that does not touch the C (and fills the cache for those that do).
         clean = work / "_baseline"
         copy_tree(files, clean)
-        package = build_variant.build("model", clean / "_build")
-        [module] = [
-            p
-            for p in package.iterdir()
-            if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
-        ]
+        module, problem = build_model(clean, build_env)
+        if module is None:
+            print(f"FAIL the unmutated tree {problem}")
+            return 1
         jobs = max(1, min(2, os.cpu_count() or 1))
         return run_all(
             chosen,
             lambda selection: run_baseline(selection, files, module, work),
-            lambda mutant: run_mutant(mutant, files, module, work),
+            lambda mutant: run_mutant(mutant, files, module, work, build_env),
             jobs,
             lambda line: print(line, flush=True),
         )
