@@ -72,32 +72,35 @@ MUTANTS = [
         " password */\n        wsapeer_secure_zero(op->input, op->size);",
         "        CloseHandle(op->event);",
         "Windows: an operation's copy of the settings freed unwiped", suites=("wine",),
+        wine_tests=("test_zeroing_ops",),
     ),
     Mutant(
         "windows-batch-no-zero", "src/overlapped.c",
         "    wsapeer_secure_zero(block, total); /* copies of settings may hold passwords */",
         "",
         "Windows: a batch's copies of settings freed unwiped", suites=("wine",),
+        wine_tests=("test_zeroing_batch",),
     ),
     Mutant(
         "windows-op-event-low-bit", "src/overlapped.c",
         "        op->ov.hEvent = (HANDLE)((ULONG_PTR)op->event | 1);",
         "        op->ov.hEvent = (HANDLE)(ULONG_PTR)op->event;",
         "Windows: an operation on a socket tied to a completion port posts a packet the "
-        "port's owner never asked for", suites=("wine",),
+        "port's owner never asked for", suites=("wine",), wine_tests=("test_op_no_stray_packets",),
     ),
     Mutant(
         "windows-batch-event-low-bit", "src/overlapped.c",
         "        slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);",
         "        slots[i].ov.hEvent = (HANDLE)(ULONG_PTR)event;",
         "Windows: a batch posts packets to the socket's completion port", suites=("wine",),
+        wine_tests=("test_batch_no_stray_packets",),
     ),
     Mutant(
         "windows-wait-not-alertable", "src/overlapped.c",
         "        r = WaitForSingleObjectEx(op->event, left, TRUE);",
         "        r = WaitForSingleObjectEx(op->event, left, FALSE);",
         "Windows: a routine-mode operation never completes (its APC never runs)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_cancel_and_drop",),
     ),
     # ---- bounds: each length check off by one ---------------------------------------
     Mutant(
@@ -915,7 +918,7 @@ MUTANTS = [
         "        watch_closed_sockets();\n",
         "        (void)watch_closed_sockets;\n",
         "Windows: closing a socket leaves its pending operations pending",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_pending_aborted_by_close",),
     ),
     # ---- strict mode reports what Windows accepts silently ---------------------------
     Mutant(
@@ -968,14 +971,14 @@ MUTANTS = [
         "    if (size != 0 && count > room / size)\n        goto overflow;\n",
         "",
         "i686: n slots x 28 bytes wraps a 32-bit size_t and the batch block is overrun",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_block",),
     ),
     Mutant(
         "batch-block-padding-unchecked", "src/batch_block.h",
         "    if (pad > room - bytes)\n        goto overflow;\n",
         "",
         "i686: an input near 4 GiB, padded to 8, wraps the batch block's size",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_block",),
     ),
     Mutant(
         "batch-slots-unaligned", "src/batch_block.h",
@@ -984,7 +987,7 @@ MUTANTS = [
         " WSAPEER_BLOCK_ALIGN : 0;",
         "i686: the batch's input copies start 4-aligned after 28-byte slots (SOCKADDR_STORAGE"
         " needs 8)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_block",),
     ),
     Mutant(
         "windows-poll-not-alertable", "src/overlapped.c",
@@ -992,28 +995,28 @@ MUTANTS = [
         "    return LOAD_ACQUIRE(&op->state) == OP_DONE;",
         "    return LOAD_ACQUIRE(&op->state) == OP_DONE;",
         "Windows: polling a routine-mode operation never runs its routine: never done",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_routine_polled",),
     ),
     Mutant(
         "windows-orphan-leaked", "src/overlapped.c",
         "    if (over) {\n        end_io(op);\n        op_unref(op); /* the wait's */\n    }",
         "    (void)over;",
         "Windows: an operation released in flight is never freed when Windows completes it",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_pending_aborted_by_close",),
     ),
     Mutant(
         "windows-orphan-freed-early", "src/overlapped.c",
         "        ended = windows_done(op, 0);\n        if (!ended) {",
         "        ended = 1;\n        if (!ended) {",
         "Windows: an operation released in flight is freed while Windows may still write it",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_routine",),
     ),
     Mutant(
         "windows-batch-in-flight-as-aborted", "src/overlapped.c",
         "                results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
         "                results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
         "Windows: a batch reports items Windows still owns as cancelled",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_orphaned",),
     ),
     Mutant(
         "windows-batch-freed-in-flight", "src/overlapped.c",
@@ -1021,14 +1024,14 @@ MUTANTS = [
         "            return WSAPEER_OK;",
         "            (void)batch_orphan;",
         "Windows: a batch frees its block (the OVERLAPPEDs) while Windows still owns slots",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_orphaned",),
     ),
     Mutant(
         "windows-orphaned-batch-no-zero", "src/overlapped.c",
         "        wsapeer_secure_zero(head, head->total); /* the copies may hold passwords */\n",
         "",
         "Windows: a batch's copies of settings freed unwiped after a late completion",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_orphaned",),
     ),
     Mutant(
         "windows-outcome-from-socket", "src/overlapped.c",
@@ -1041,20 +1044,21 @@ MUTANTS = [
         suites=("wine",),
         also=(("src/overlapped.c", "    if (error == WSAPEER_WSAENOTSOCK)\n"
                "        return status_error(status);\n", "    (void)status_error;\n"),),
+        wine_tests=("test_pending_aborted_by_close",),
     ),
     Mutant(
         "windows-closed-socket-failure-as-success", "src/overlapped.c",
         "        return status_error(status);",
         "        return 0 * status_error(status);",
         "Windows: a failed call read after close() reports success",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_outcome_after_close",),
     ),
     Mutant(
         "windows-query-byte-count-ignored", "src/overlapped.c",
         "    if (bytes != 0 && bytes < len)\n        len = (uint32_t)bytes;\n",
         "    (void)bytes;\n",
         "Windows: a query's answer read past the bytes Windows says it wrote",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_query_length",),
     ),
     Mutant(
         "windows-at-once-no-grace", "src/overlapped.c",
@@ -1062,21 +1066,21 @@ MUTANTS = [
         "            return op->state == OP_DONE || grace_over;",
         "Windows: an operation done at once, released before its event is signalled, is "
         "freed while a late signal may still come",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_done_at_once",),
     ),
     Mutant(
         "windows-at-once-waits-for-signal", "src/overlapped.c",
         "    finish(op, rc, rc == 0 ? bytes_at_once(&op->ov) : 0);",
         "    if (rc != 0)\n        finish(op, rc, 0);\n    (void)bytes_at_once;",
         "Windows: a call that returned 0 is done only if Fwpuclnt signals its event",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_no_stray_packets",),
     ),
     Mutant(
         "windows-thread-exit-ignored", "src/overlapped.c",
         "    if (!thread_exited(op))\n        return 0;",
         "    if (1)\n        return 0;",
         "Windows: a routine-mode operation whose thread exited is leaked",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_routine_thread_exit",),
     ),
     # ---- docs: the examples run as doctests under the strict contract model ----------
     Mutant(
@@ -1123,7 +1127,7 @@ MUTANTS = [
         "    io = take_io(op);\n",
         "Windows: a routine-mode operation released on another thread as its routine ends "
         "stays allocated (with its copy of the settings) until the issuing thread exits",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_routine_release_race",),
     ),
     # ---- issue 22: batches read once, done-at-once items, short answers ---------------
     Mutant(
@@ -1132,7 +1136,7 @@ MUTANTS = [
         "        size_t size = inputs[i]->size;",
         "Windows: a batch copies and issues an input at a size read again after the layout: "
         "one grown meanwhile is copied past its place (over the block's head)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_reads_inputs_once",),
     ),
     Mutant(
         "windows-batch-at-once-freed", "src/overlapped.c",
@@ -1140,42 +1144,42 @@ MUTANTS = [
         "            slots[i].at_once = 0;",
         "Windows: a batch frees the OVERLAPPED of an item done at once that Windows may write "
         "just after the return",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_done_at_once",),
     ),
     Mutant(
         "query-short-answer-leaks-tokens", "src/_wsapeer.c",
         "            if (status != WSAPEER_OK)\n                close_stray_tokens(info, cap);\n",
         "",
         "a query answered in fewer bytes than the structure leaks the tokens it handed out",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_short_answer",),
     ),
     Mutant(
         "windows-op-short-answer-leaks-tokens", "src/overlapped.c",
         "            0)\n            close_unclaimed(&stray);",
         "            0)\n            (void)stray;",
         "Windows: an operation answered in fewer bytes than the structure leaks its tokens",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_short_answer",),
     ),
     Mutant(
         "windows-op-short-answer-success", "src/overlapped.c",
         "        op->status = WSAPEER_E_INTERNAL;\n        if (wsapeer_query_info_parse(",
         "        if (wsapeer_query_info_parse(",
         "Windows: an operation's answer too short to parse is a zeroed success",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_short_answer",),
     ),
     Mutant(
         "windows-no-code-is-success", "src/fwpuclnt_windows.c",
         "    return err > 0 ? err : WSAPEER_E_INTERNAL;",
         "    return err;",
         "Windows: a call that fails with WSAGetLastError() 0 becomes a success",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_failure_without_code",),
     ),
     Mutant(
         "batch-takes-query", "src/overlapped.c",
         "            functions[i] > WSAPEER_CALL_DELETE_PEER_TARGET_NAME)",
         "            functions[i] > WSAPEER_CALL_QUERY_SOCKET_SECURITY)",
         "a batch issues a query whose answer (and tokens) have nowhere to go",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_failure_without_code",),
     ),
     Mutant(
         "posix-op-tokens-twice", "src/overlapped.c",
