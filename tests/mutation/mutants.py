@@ -635,7 +635,7 @@ MUTANTS = [
         "                    results[index if positions is None else positions[index]] = exc",
         "                    results[0] = exc",
         "a failing item's error reported on another item, itself reported as success",
-        tests=ATTACK,
+        tests=("tests/test_overlapped.py",),
     ),
     Mutant(
         "batch-shared-socket-by-equality", "wsapeer/_batch.py",
