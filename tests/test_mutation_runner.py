@@ -252,7 +252,9 @@ def run(chosen: List[Mutant], baselines: dict, kills: dict) -> Tuple[int, List[s
         ran.append(m.key)
         return kills[m.key]
 
-    status = mutate.run_all(chosen, baselines.__getitem__, mutant_run, 2, lines.append)
+    ticks = iter(range(0, 10**6, 7))  # each reading of the clock: 7 s later
+    clock = lambda: float(next(ticks))  # noqa: E731
+    status = mutate.run_all(chosen, baselines.__getitem__, mutant_run, 1, lines.append, clock)
     return status, lines, ran
 
 
@@ -285,7 +287,9 @@ def test_kills_count_only_after_every_baseline_passed() -> None:
     kills = {"a": (True, "killed by pytest x"), "b": (False, "")}
     status, lines, ran = run(chosen, baselines, kills)
     assert status == 1 and sorted(ran) == ["a", "b"]
-    assert "ok   a: killed by pytest x" in lines and "FAIL b: SURVIVED: why b" in lines
+    # Each mutant's line says how long it took: the clock read before and after it.
+    assert "ok   a: killed by pytest x [7 s]" in lines and "FAIL b: SURVIVED: why b [7 s]" in lines
+    assert lines[-2] == ("mutation suite: 2 mutants in 42 s (baseline: 2 suite runs passed in 7 s)")
     assert lines[-1] == "1 passed, 1 failed"
     kills["b"] = (True, "killed by the Wine suite (quick): FAIL x")
     assert run(chosen, baselines, kills)[0] == 0

@@ -206,14 +206,22 @@ def run_all(
     mutant: Callable[[Mutant], Tuple[bool, str]],
     jobs: int,
     out: Callable[[str], None],
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Runs the baselines, then (only if all passed) the mutants; prints a line
-    per failure or mutant, then "N passed, N failed" (a killed mutant is a
-    pass). Returns the exit status."""
-    started = time.monotonic()
+    per failure or mutant (with the seconds it took), then "N passed, N failed"
+    (a killed mutant is a pass). Returns the exit status."""
+
+    def timed(m: Mutant) -> Tuple[bool, str, float]:
+        began = clock()
+        killed, what = mutant(m)
+        return killed, what, clock() - began
+
+    started = clock()
     selections = baseline_selections(chosen)
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         results = dict(zip(selections, pool.map(baseline, selections)))
+        baseline_seconds = clock() - started
         broken = baseline_failures(results)
         if broken:
             for line in broken:
@@ -222,16 +230,19 @@ def run_all(
             out(f"0 passed, {len(chosen)} failed")
             return 1
         passed = failed = 0
-        futures = {pool.submit(mutant, m): m for m in chosen}
+        futures = {pool.submit(timed, m): m for m in chosen}
         for future in concurrent.futures.as_completed(futures):
             m = futures[future]
-            killed, what = future.result()
-            out(f"{'ok  ' if killed else 'FAIL'} {m.key}: {what or 'SURVIVED: ' + m.why}")
+            killed, what, seconds = future.result()
+            out(
+                f"{'ok  ' if killed else 'FAIL'} {m.key}: {what or 'SURVIVED: ' + m.why}"
+                f" [{seconds:.0f} s]"
+            )
             passed += killed
             failed += not killed
     out(
-        f"mutation suite: {len(chosen)} mutants in {time.monotonic() - started:.0f} s "
-        f"(baseline: {len(selections)} suite runs passed)"
+        f"mutation suite: {len(chosen)} mutants in {clock() - started:.0f} s "
+        f"(baseline: {len(selections)} suite runs passed in {baseline_seconds:.0f} s)"
     )
     out(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
