@@ -14,8 +14,8 @@ not build fails too: the list must stay true to the code.
 What keeps the run short (CI has a time budget) never skips a mutant: each
 runs only the tests it names (a Wine mutant's `wine_tests`, checked against
 test_shim.c's table before anything is built), pytest stops at its first
-failing test, model builds take the files a mutant did not change from ccache, and
-each worker thread reuses one Wine prefix.
+failing test, model builds take what a mutant did not change from ccache,
+and each worker thread reuses one Wine prefix.
 """
 
 from __future__ import annotations
