@@ -1006,7 +1006,7 @@ MUTANTS = [
         "    if (over) {\n        end_io(op);\n        op_unref(op); /* the wait's */\n    }",
         "    (void)over;",
         "Windows: an operation released in flight is never freed when Windows completes it",
-        suites=("wine",), wine_tests=("test_pending_aborted_by_close",),
+        suites=("wine",), wine_tests=WARM + ("test_op_orphaned",),
     ),
     Mutant(
         "windows-orphan-freed-early", "src/overlapped.c",
