@@ -1006,7 +1006,7 @@ MUTANTS = [
         "    if (over) {\n        end_io(op);\n        op_unref(op); /* the wait's */\n    }",
         "    (void)over;",
         "Windows: an operation released in flight is never freed when Windows completes it",
-        suites=("wine",), wine_tests=WARM + ("test_op_orphaned",),
+        suites=("wine",), wine_tests=(*WARM, "test_op_orphaned"),
     ),
     Mutant(
         "windows-orphan-freed-early", "src/overlapped.c",
@@ -1020,7 +1020,7 @@ MUTANTS = [
         "                results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
         "                results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
         "Windows: a batch reports items Windows still owns as cancelled",
-        suites=("wine",), wine_tests=WARM + ("test_batch_orphaned",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_orphaned"),
     ),
     Mutant(
         "windows-batch-freed-in-flight", "src/overlapped.c",
@@ -1028,14 +1028,14 @@ MUTANTS = [
         "            return WSAPEER_OK;",
         "            (void)batch_orphan;",
         "Windows: a batch frees its block (the OVERLAPPEDs) while Windows still owns slots",
-        suites=("wine",), wine_tests=WARM + ("test_batch_orphaned",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_orphaned"),
     ),
     Mutant(
         "windows-orphaned-batch-no-zero", "src/overlapped.c",
         "        wsapeer_secure_zero(head, head->total); /* the copies may hold passwords */\n",
         "",
         "Windows: a batch's copies of settings freed unwiped after a late completion",
-        suites=("wine",), wine_tests=WARM + ("test_batch_orphaned",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_orphaned"),
     ),
     Mutant(
         "windows-outcome-from-socket", "src/overlapped.c",
@@ -1084,7 +1084,7 @@ MUTANTS = [
         "    if (!thread_exited(op))\n        return 0;",
         "    if (1)\n        return 0;",
         "Windows: a routine-mode operation whose thread exited is leaked",
-        suites=("wine",), wine_tests=WARM + ("test_op_routine_thread_exit",),
+        suites=("wine",), wine_tests=(*WARM, "test_op_routine_thread_exit"),
     ),
     # ---- docs: the examples run as doctests under the strict contract model ----------
     Mutant(
@@ -1148,7 +1148,7 @@ MUTANTS = [
         "            slots[i].at_once = 0;",
         "Windows: a batch frees the OVERLAPPED of an item done at once that Windows may write "
         "just after the return",
-        suites=("wine",), wine_tests=WARM + ("test_batch_done_at_once",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_done_at_once"),
     ),
     Mutant(
         "query-short-answer-leaks-tokens", "src/_wsapeer.c",
