@@ -85,11 +85,99 @@ def test_no_wine_baseline_unless_a_mutant_needs_it() -> None:
     assert mutate.baseline_selections([mutant(tests=ZEROING)]) == [("pytest", ZEROING)]
 
 
+# ---- which of test_shim.c's tests a Wine mutant runs ---------------------------------
+
+SHIM = MUTATION.parent / "windows" / "test_shim.c"
+
+
+def test_a_wine_mutant_runs_only_the_shim_tests_it_names() -> None:
+    named = mutant("src/a.c", suites=("wine",), wine_tests=("test_batch", "test_op_run"))
+    assert mutate.selections_of(named) == [("wine", ("test_batch", "test_op_run"))]
+    assert mutate.describe(("wine", ("test_batch", "test_op_run"))) == (
+        "the Wine suite (quick): test_batch test_op_run"
+    )
+    assert mutate.selections_of(mutant("src/a.c", suites=("wine",))) == [("wine", ())]
+    assert mutate.describe(("wine", ())) == "the Wine suite (quick)"
+
+
+def test_wine_mutants_naming_the_same_tests_share_one_baseline() -> None:
+    chosen = [
+        mutant("src/a.c", suites=("wine",), wine_tests=("test_batch",)),
+        mutant("src/b.c", suites=("wine",), wine_tests=("test_op_run",)),
+        mutant("src/c.c", suites=("wine",), wine_tests=("test_batch",)),
+        mutant("src/d.c", suites=("wine",)),
+    ]
+    assert mutate.baseline_selections(chosen) == [
+        ("wine", ("test_batch",)),
+        ("wine", ("test_op_run",)),
+        ("wine", ()),
+    ]
+
+
+def test_the_wine_run_is_told_the_names_quick_mode_and_its_prefix() -> None:
+    base = {"PATH": "/bin", "WSAPEER_FWPUCLNT": "model"}
+    assert mutate.wine_environment(base, ("a", "b"), "/w/p") == {
+        "PATH": "/bin",
+        "WSAPEER_WINE_QUICK": "1",
+        "WSAPEER_WINE_TESTS": "a b",
+        "WSAPEER_WINE_PREFIX": "/w/p",
+    }
+    env = mutate.wine_environment({"WSAPEER_WINE_TESTS": "stale"}, (), "/w/p")
+    assert "WSAPEER_WINE_TESTS" not in env  # no names: every test runs
+
+
+def test_the_shim_tests_are_read_from_its_table() -> None:
+    source = "static void test_a(void) {}\n    TEST(test_a),\n    TEST(test_b_c),\nTEST(x)\n"
+    assert mutate.wine_test_names(source) == {"test_a", "test_b_c", "test_batch_block"}
+    names = mutate.wine_test_names(SHIM.read_text(encoding="utf-8"))
+    # The first and the last test, and test_tcp_before_connect once per family.
+    assert {"test_marshal_matches_sdk", "test_zeroing_controls"} <= names
+    assert {"test_tcp_before_connect_ipv4", "test_tcp_before_connect_ipv6"} <= names
+    assert "test_tcp_before_connect" not in names
+
+
+def test_a_wine_test_name_that_is_no_test_is_the_lists_error() -> None:
+    names = {"test_batch", "test_op_run"}
+    chosen = [
+        mutant("src/a.c", key="typo", suites=("wine",), wine_tests=("test_bacth",)),
+        mutant("src/b.c", key="fine", suites=("wine",), wine_tests=("test_batch",)),
+        mutant("src/c.c", key="unrun", tests=ZEROING, wine_tests=("test_op_run",)),
+        mutant("src/d.c", key="spaced", suites=("wine",), wine_tests=("test_batch test_op_run",)),
+    ]
+    assert mutate.wine_test_problems(chosen, names) == [
+        "typo: no test in tests/windows/test_shim.c is named test_bacth",
+        "unrun: names Wine tests but does not run the Wine suite",
+        "spaced: no test in tests/windows/test_shim.c is named 'test_batch test_op_run'",
+    ]
+
+
+def test_every_standing_wine_test_name_is_a_test() -> None:
+    names = mutate.wine_test_names(SHIM.read_text(encoding="utf-8"))
+    assert mutate.wine_test_problems(MUTANTS, names) == []
+
+
 def test_every_standing_mutant_of_the_docs_runs_the_doctest_build() -> None:
     docs = [m for m in MUTANTS if mutate.touches_docs(m)]
     assert len(docs) >= 4
     for m in docs:
         assert "docs" in mutate.suites_of(m), m.key
+
+
+# ---- the model builds ------------------------------------------------------------------
+
+
+def test_the_model_builds_go_through_ccache_when_there_is_one() -> None:
+    env = mutate.build_environment({"PATH": "/bin"}, "/usr/bin/ccache", "gcc -pthread", "/w")
+    assert env == {
+        "PATH": "/bin",
+        "CC": "/usr/bin/ccache gcc -pthread",
+        "CCACHE_DIR": "/w/ccache",  # the run's own cache: nothing outside it is read
+        "CCACHE_BASEDIR": "/w",  # each mutant's tree is elsewhere under /w
+        "CCACHE_NOHASHDIR": "1",
+    }
+    # A compiler chosen in the environment stays the compiler.
+    assert mutate.build_environment({"CC": "clang"}, "/c", "gcc", "/w")["CC"] == "/c clang"
+    assert mutate.build_environment({"PATH": "/bin"}, None, "gcc", "/w") == {"PATH": "/bin"}
 
 
 # ---- what a suite's exit means ---------------------------------------------------------
@@ -164,7 +252,9 @@ def run(chosen: List[Mutant], baselines: dict, kills: dict) -> Tuple[int, List[s
         ran.append(m.key)
         return kills[m.key]
 
-    status = mutate.run_all(chosen, baselines.__getitem__, mutant_run, 2, lines.append)
+    ticks = iter(range(0, 10**6, 7))  # each reading of the clock: 7 s later
+    clock = lambda: float(next(ticks))  # noqa: E731
+    status = mutate.run_all(chosen, baselines.__getitem__, mutant_run, 1, lines.append, clock)
     return status, lines, ran
 
 
@@ -197,7 +287,9 @@ def test_kills_count_only_after_every_baseline_passed() -> None:
     kills = {"a": (True, "killed by pytest x"), "b": (False, "")}
     status, lines, ran = run(chosen, baselines, kills)
     assert status == 1 and sorted(ran) == ["a", "b"]
-    assert "ok   a: killed by pytest x" in lines and "FAIL b: SURVIVED: why b" in lines
+    # Each mutant's line says how long it took: the clock read before and after it.
+    assert "ok   a: killed by pytest x [7 s]" in lines and "FAIL b: SURVIVED: why b [7 s]" in lines
+    assert lines[-2] == ("mutation suite: 2 mutants in 42 s (baseline: 2 suite runs passed in 7 s)")
     assert lines[-1] == "1 passed, 1 failed"
     kills["b"] = (True, "killed by the Wine suite (quick): FAIL x")
     assert run(chosen, baselines, kills)[0] == 0

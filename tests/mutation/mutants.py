@@ -4,7 +4,8 @@ security or correctness without crashing. Each must be killed by a suite.
 A change that adds a security-relevant check adds its mutant here. Each
 mutant replaces `before` (which must occur exactly once in `path`) with
 `after`; `suites` says what can reach it ("pytest" runs `tests` on a model
-build of the mutated tree, "wine" runs tests/windows/run on it, "docs" runs
+build of the mutated tree, "wine" runs tests/windows/run on it in quick mode,
+only the test_shim.c tests `wine_tests` names if it names any, "docs" runs
 the Sphinx doctest builder on it, which every mutant of docs/ or README.md
 runs whatever it names), so each runs only what can kill it, stopping at the
 first failure. Each suite also runs once on the unmutated tree first: a kill
@@ -25,6 +26,7 @@ class Mutant(NamedTuple):
     suites: Tuple[str, ...] = ("pytest",)
     tests: Tuple[str, ...] = ("tests",)
     also: Tuple[Tuple[str, str, str], ...] = ()  # more (path, before, after) of the same bug
+    wine_tests: Tuple[str, ...] = ()  # test_shim.c's tests that kill it (none: all of them)
 
 
 ZEROING = ("tests/test_zeroing.py",)
@@ -36,6 +38,10 @@ EXACT = ("tests/test_exact_values.py",)
 ATTACK = ("tests/test_attack_findings.py",)
 HOSTILE = ("tests/test_hostile_arguments.py",)
 DOCS = ("tests/test_docs.py",)
+# A Wine test that counts handles, run alone, sees one more after its first
+# overlapped operation than it does after the tests before it in a whole run:
+# test_op_routine (milliseconds) goes first and takes that one.
+WARM = ("test_op_routine",)
 
 MUTANTS = [
     # ---- secrets: every free path zeroes what may hold a password ----------------
@@ -70,32 +76,35 @@ MUTANTS = [
         " password */\n        wsapeer_secure_zero(op->input, op->size);",
         "        CloseHandle(op->event);",
         "Windows: an operation's copy of the settings freed unwiped", suites=("wine",),
+        wine_tests=("test_zeroing_ops",),
     ),
     Mutant(
         "windows-batch-no-zero", "src/overlapped.c",
         "    wsapeer_secure_zero(block, total); /* copies of settings may hold passwords */",
         "",
         "Windows: a batch's copies of settings freed unwiped", suites=("wine",),
+        wine_tests=("test_zeroing_batch",),
     ),
     Mutant(
         "windows-op-event-low-bit", "src/overlapped.c",
         "        op->ov.hEvent = (HANDLE)((ULONG_PTR)op->event | 1);",
         "        op->ov.hEvent = (HANDLE)(ULONG_PTR)op->event;",
         "Windows: an operation on a socket tied to a completion port posts a packet the "
-        "port's owner never asked for", suites=("wine",),
+        "port's owner never asked for", suites=("wine",), wine_tests=("test_op_no_stray_packets",),
     ),
     Mutant(
         "windows-batch-event-low-bit", "src/overlapped.c",
         "        slots[i].ov.hEvent = (HANDLE)((ULONG_PTR)event | 1);",
         "        slots[i].ov.hEvent = (HANDLE)(ULONG_PTR)event;",
         "Windows: a batch posts packets to the socket's completion port", suites=("wine",),
+        wine_tests=("test_batch_no_stray_packets",),
     ),
     Mutant(
         "windows-wait-not-alertable", "src/overlapped.c",
         "        r = WaitForSingleObjectEx(op->event, left, TRUE);",
         "        r = WaitForSingleObjectEx(op->event, left, FALSE);",
         "Windows: a routine-mode operation never completes (its APC never runs)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_cancel_and_drop",),
     ),
     # ---- bounds: each length check off by one ---------------------------------------
     Mutant(
@@ -105,6 +114,7 @@ MUTANTS = [
         "        protocol > WSAPEER_PROTOCOL_IPSEC2)\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the target marshaller writes one byte past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "settings-marshal-one-short", "src/marshal.c",
@@ -113,6 +123,7 @@ MUTANTS = [
         "        (password_bytes && !password))\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the settings marshaller writes past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "sockaddr-marshal-one-short", "src/marshal.c",
@@ -121,6 +132,7 @@ MUTANTS = [
         "    if (out == NULL || need == 0)\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the sockaddr marshaller writes past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "template-marshal-one-short", "src/marshal.c",
@@ -129,30 +141,35 @@ MUTANTS = [
         "(!ipsec2 && (flags || field_mask)))\n        return WSAPEER_E_ARGUMENT;\n"
         "    if (out_size + 1 < need)",
         "the query template marshaller writes past a buffer one byte short",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "ptn-size-max-plus-one", "src/marshal.c",
         "    if (name_units == 0 || name_units > WSAPEER_MAX_NAME_UNITS)\n        return 0;",
         "    if (name_units == 0 || name_units > WSAPEER_MAX_NAME_UNITS + 1)\n        return 0;",
         "a name longer than a UNICODE_STRING holds is sized and marshalled",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "ptn-parse-size-loose", "src/marshal.c",
         "    if (size != wsapeer_ptn_size(out->name_units))",
         "    if (size < wsapeer_ptn_size(out->name_units))",
         "the parser accepts a buffer longer than its declared name",
+        tests=("tests/test_marshal_bounds.py",),
     ),
     Mutant(
         "model-header-one-short", "src/model/model.c",
         "    if (len < PTN_HEADER)",
         "    if (len + 1 < PTN_HEADER)",
         "the model accepts a SOCKET_PEER_TARGET_NAME one byte shorter than its header",
+        tests=("tests/test_query_info.py",),
     ),
     Mutant(
         "model-name-one-short", "src/model/model.c",
         "    if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) < name_bytes)",
         "    if ((uint64_t)(len - offsetof(wp_peer_target_name, AllStrings)) + 2 < name_bytes)",
         "the model accepts a buffer one code unit shorter than the name it declares",
+        tests=("tests/test_contract_model.py",),
     ),
     # ---- never a silent success ----------------------------------------------------
     Mutant(
@@ -209,12 +226,14 @@ MUTANTS = [
         "        return bool(self._flags & SecurityInfoFlags.SECURED)",
         "        return bool(self._flags)",
         "a connection reported secured because it is encrypted or impersonated",
+        tests=("tests/test_query_info.py",),
     ),
     Mutant(
         "model-secured-unsecured", "src/model/model.c",
         "    flags = is_secured ? peer.flags : 0;",
         "    flags = peer.flags;",
         "the model reports a socket it never secured as secured",
+        tests=FAITHFUL,
     ),
     Mutant(
         "model-tokens-unsecured", "src/model/model.c",
@@ -237,24 +256,28 @@ MUTANTS = [
         "    if kind is None or kind == peer.kind:",
         "    if True:",
         "an IPv4 peer reaches Windows on an IPv6 socket",
+        tests=("tests/test_aio_apply.py",),
     ),
     Mutant(
         "closed-socket-accepted", "wsapeer/_socket.py",
         "    if handle == -1:",
         "    if handle == -2:",
         "a closed socket's -1 passes as a handle",
+        tests=ATTACK,
     ),
     Mutant(
         "bool-handle-accepted", "wsapeer/_socket.py",
         "        if type(sock) is not int:  # bool, or a subclass",
         "        if type(sock) not in (int, bool):  # bool, or a subclass",
         "True passes as socket handle 1",
+        tests=HOSTILE,
     ),
     Mutant(
         "unknown-flag-bits-accepted", "wsapeer/_enums.py",
         "    if number < 0 or number & ~known:",
         "    if number < 0:",
         "flag bits no enumeration defines reach Windows",
+        tests=("tests/test_cli.py",),
     ),
     # ---- what is checked is what is marshalled (issue 22, items 1 and 2) -------------
     Mutant(
@@ -403,12 +426,14 @@ MUTANTS = [
         "ports written and read back little-endian: the library agrees with itself",
         also=(("src/byte_order.h", "    return (uint32_t)p[0] << 8 | (uint32_t)p[1];",
                "    return (uint32_t)p[1] << 8 | (uint32_t)p[0];"),),
+        tests=("tests/test_aio_apply.py",),
     ),
     Mutant(
         "ipsec2-length-in-units", "src/marshal.c",
         "    return (uint32_t)(protocol == WSAPEER_PROTOCOL_IPSEC2 ? units * 2 : units);",
         "    return (uint32_t)units;",
         "IPSEC2 names' StringLen written in code units instead of bytes",
+        tests=("tests/test_cli.py",),
     ),
     Mutant(
         "model-ipsec2-length-in-units", "src/model/model.c",
@@ -416,6 +441,7 @@ MUTANTS = [
         " : 2 * (uint64_t)declared;",
         "    name_bytes = 2 * (uint64_t)declared;",
         "the model reads an IPSEC2 StringLen as code units",
+        tests=("tests/test_contract_model.py",),
     ),
     Mutant(
         "from-bytes-not-canonical", "wsapeer/_target.py",
@@ -445,6 +471,7 @@ MUTANTS = [
         "    if (password_bytes)\n        memcpy(p + at, password, password_bytes);\n"
         "    at += password_bytes;\n    password_bytes = 0;\n    (void)user;",
         "the password written where Windows reads the user name",
+        tests=("tests/test_cli.py",),
     ),
     Mutant(
         "batch-sockets-compared-by-equality", "wsapeer/_batch.py",
@@ -557,6 +584,7 @@ MUTANTS = [
         "            tokens, self._tokens = self._tokens, None",
         "            tokens = ()",
         "close() leaves the peer's token handles open",
+        tests=("tests/test_aio_streams.py",),
     ),
     Mutant(
         "token-close-status-ignored", "wsapeer/_query.py",
@@ -593,6 +621,7 @@ MUTANTS = [
         "        close_unclaimed(&op->info);\n    if (op->input)",
         "    if (op->input)",
         "a query operation nobody read leaks the token handles it got",
+        tests=("tests/test_overlapped.py",),
     ),
     Mutant(
         "taken-tokens-closed-again", "src/overlapped.c",
@@ -602,6 +631,7 @@ MUTANTS = [
         "        close_unclaimed(&op->info);",
         "a query operation closes the token handles it already handed to a SecurityInfo, "
         "which closes them again (or a reused handle) later",
+        tests=("tests/test_aio_streams.py",),
     ),
     # ---- batches: per-item results ---------------------------------------------------
     Mutant(
@@ -609,12 +639,14 @@ MUTANTS = [
         "                    results[index if positions is None else positions[index]] = exc",
         "                    results[0] = exc",
         "a failing item's error reported on another item, itself reported as success",
+        tests=("tests/test_overlapped.py",),
     ),
     Mutant(
         "batch-shared-socket-by-equality", "wsapeer/_batch.py",
         "            handles = [handle_of(sock) for sock in socks]",
         "            handles = [handle_of(socks[0])] * len(socks)",
         "every item of a batch applied to the first item's socket",
+        tests=("tests/test_overlapped.py",),
     ),
     # ---- the model's documented rules ------------------------------------------------
     Mutant(
@@ -622,18 +654,21 @@ MUTANTS = [
         "    if (secured(state) || facts.bound) {",
         "    if (facts.bound) {",
         "the model lets socket security be set twice ('once per socket')",
+        tests=FAITHFUL,
     ),
     Mutant(
         "model-connected-accepted", "src/model/model.c",
         "        return WSAPEER_WSAEISCONN;\n    /* Source: the page's WSAEINVAL row for UDP",
         "        (void)0;\n    /* Source: the page's WSAEINVAL row for UDP",
         "the model accepts a target name on a connected socket",
+        tests=("tests/test_aio_apply.py",),
     ),
     Mutant(
         "model-udp-zero-peer", "src/model/model.c",
         "    if (!facts.stream && zero_peer(p + PTN_ADDRESS))",
         "    if (0)",
         "the model accepts a UDP target name with no peer",
+        tests=("tests/test_contract_model.py",),
     ),
     Mutant(
         "model-udp-query-no-peer-accepted", "src/model/model.c",
@@ -701,6 +736,7 @@ MUTANTS = [
         "    finally:\n        revert_impersonation()",
         "    finally:\n        _impersonation.active = False",
         "impersonate_peer() leaves the thread running as the peer",
+        tests=DOCS,
     ),
     Mutant(
         "model-revert-keeps-impersonating", "src/model/model.c",
@@ -709,6 +745,7 @@ MUTANTS = [
         "            break;",
         "        if (impersonations[i].thread == self) {\n            break;",
         "the model keeps a thread impersonating after WSARevertImpersonation",
+        tests=DOCS,
     ),
     # ---- the one-shot path in C takes only what PeerTargetName takes (issue 15) -------
     Mutant(
@@ -885,7 +922,7 @@ MUTANTS = [
         "        watch_closed_sockets();\n",
         "        (void)watch_closed_sockets;\n",
         "Windows: closing a socket leaves its pending operations pending",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_pending_aborted_by_close",),
     ),
     # ---- strict mode reports what Windows accepts silently ---------------------------
     Mutant(
@@ -938,14 +975,14 @@ MUTANTS = [
         "    if (size != 0 && count > room / size)\n        goto overflow;\n",
         "",
         "i686: n slots x 28 bytes wraps a 32-bit size_t and the batch block is overrun",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_block",),
     ),
     Mutant(
         "batch-block-padding-unchecked", "src/batch_block.h",
         "    if (pad > room - bytes)\n        goto overflow;\n",
         "",
         "i686: an input near 4 GiB, padded to 8, wraps the batch block's size",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_block",),
     ),
     Mutant(
         "batch-slots-unaligned", "src/batch_block.h",
@@ -954,7 +991,7 @@ MUTANTS = [
         " WSAPEER_BLOCK_ALIGN : 0;",
         "i686: the batch's input copies start 4-aligned after 28-byte slots (SOCKADDR_STORAGE"
         " needs 8)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_block",),
     ),
     Mutant(
         "windows-poll-not-alertable", "src/overlapped.c",
@@ -962,28 +999,28 @@ MUTANTS = [
         "    return LOAD_ACQUIRE(&op->state) == OP_DONE;",
         "    return LOAD_ACQUIRE(&op->state) == OP_DONE;",
         "Windows: polling a routine-mode operation never runs its routine: never done",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_routine_polled",),
     ),
     Mutant(
         "windows-orphan-leaked", "src/overlapped.c",
         "    if (over) {\n        end_io(op);\n        op_unref(op); /* the wait's */\n    }",
         "    (void)over;",
         "Windows: an operation released in flight is never freed when Windows completes it",
-        suites=("wine",),
+        suites=("wine",), wine_tests=(*WARM, "test_op_orphaned"),
     ),
     Mutant(
         "windows-orphan-freed-early", "src/overlapped.c",
         "        ended = windows_done(op, 0);\n        if (!ended) {",
         "        ended = 1;\n        if (!ended) {",
         "Windows: an operation released in flight is freed while Windows may still write it",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_routine",),
     ),
     Mutant(
         "windows-batch-in-flight-as-aborted", "src/overlapped.c",
         "                results[i] = WSAPEER_WSA_IO_INCOMPLETE;",
         "                results[i] = WSAPEER_WSA_OPERATION_ABORTED;",
         "Windows: a batch reports items Windows still owns as cancelled",
-        suites=("wine",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_orphaned"),
     ),
     Mutant(
         "windows-batch-freed-in-flight", "src/overlapped.c",
@@ -991,14 +1028,14 @@ MUTANTS = [
         "            return WSAPEER_OK;",
         "            (void)batch_orphan;",
         "Windows: a batch frees its block (the OVERLAPPEDs) while Windows still owns slots",
-        suites=("wine",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_orphaned"),
     ),
     Mutant(
         "windows-orphaned-batch-no-zero", "src/overlapped.c",
         "        wsapeer_secure_zero(head, head->total); /* the copies may hold passwords */\n",
         "",
         "Windows: a batch's copies of settings freed unwiped after a late completion",
-        suites=("wine",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_orphaned"),
     ),
     Mutant(
         "windows-outcome-from-socket", "src/overlapped.c",
@@ -1011,20 +1048,21 @@ MUTANTS = [
         suites=("wine",),
         also=(("src/overlapped.c", "    if (error == WSAPEER_WSAENOTSOCK)\n"
                "        return status_error(status);\n", "    (void)status_error;\n"),),
+        wine_tests=("test_pending_aborted_by_close",),
     ),
     Mutant(
         "windows-closed-socket-failure-as-success", "src/overlapped.c",
         "        return status_error(status);",
         "        return 0 * status_error(status);",
         "Windows: a failed call read after close() reports success",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_outcome_after_close",),
     ),
     Mutant(
         "windows-query-byte-count-ignored", "src/overlapped.c",
         "    if (bytes != 0 && bytes < len)\n        len = (uint32_t)bytes;\n",
         "    (void)bytes;\n",
         "Windows: a query's answer read past the bytes Windows says it wrote",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_query_length",),
     ),
     Mutant(
         "windows-at-once-no-grace", "src/overlapped.c",
@@ -1032,21 +1070,21 @@ MUTANTS = [
         "            return op->state == OP_DONE || grace_over;",
         "Windows: an operation done at once, released before its event is signalled, is "
         "freed while a late signal may still come",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_done_at_once",),
     ),
     Mutant(
         "windows-at-once-waits-for-signal", "src/overlapped.c",
         "    finish(op, rc, rc == 0 ? bytes_at_once(&op->ov) : 0);",
         "    if (rc != 0)\n        finish(op, rc, 0);\n    (void)bytes_at_once;",
         "Windows: a call that returned 0 is done only if Fwpuclnt signals its event",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_no_stray_packets",),
     ),
     Mutant(
         "windows-thread-exit-ignored", "src/overlapped.c",
         "    if (!thread_exited(op))\n        return 0;",
         "    if (1)\n        return 0;",
         "Windows: a routine-mode operation whose thread exited is leaked",
-        suites=("wine",),
+        suites=("wine",), wine_tests=(*WARM, "test_op_routine_thread_exit"),
     ),
     # ---- docs: the examples run as doctests under the strict contract model ----------
     Mutant(
@@ -1093,7 +1131,7 @@ MUTANTS = [
         "    io = take_io(op);\n",
         "Windows: a routine-mode operation released on another thread as its routine ends "
         "stays allocated (with its copy of the settings) until the issuing thread exits",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_op_routine_release_race",),
     ),
     # ---- issue 22: batches read once, done-at-once items, short answers ---------------
     Mutant(
@@ -1102,7 +1140,7 @@ MUTANTS = [
         "        size_t size = inputs[i]->size;",
         "Windows: a batch copies and issues an input at a size read again after the layout: "
         "one grown meanwhile is copied past its place (over the block's head)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_reads_inputs_once",),
     ),
     Mutant(
         "windows-batch-at-once-freed", "src/overlapped.c",
@@ -1110,42 +1148,42 @@ MUTANTS = [
         "            slots[i].at_once = 0;",
         "Windows: a batch frees the OVERLAPPED of an item done at once that Windows may write "
         "just after the return",
-        suites=("wine",),
+        suites=("wine",), wine_tests=(*WARM, "test_batch_done_at_once"),
     ),
     Mutant(
         "query-short-answer-leaks-tokens", "src/_wsapeer.c",
         "            if (status != WSAPEER_OK)\n                close_stray_tokens(info, cap);\n",
         "",
         "a query answered in fewer bytes than the structure leaks the tokens it handed out",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_short_answer",),
     ),
     Mutant(
         "windows-op-short-answer-leaks-tokens", "src/overlapped.c",
         "            0)\n            close_unclaimed(&stray);",
         "            0)\n            (void)stray;",
         "Windows: an operation answered in fewer bytes than the structure leaks its tokens",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_short_answer",),
     ),
     Mutant(
         "windows-op-short-answer-success", "src/overlapped.c",
         "        op->status = WSAPEER_E_INTERNAL;\n        if (wsapeer_query_info_parse(",
         "        if (wsapeer_query_info_parse(",
         "Windows: an operation's answer too short to parse is a zeroed success",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_short_answer",),
     ),
     Mutant(
         "windows-no-code-is-success", "src/fwpuclnt_windows.c",
         "    return err > 0 ? err : WSAPEER_E_INTERNAL;",
         "    return err;",
         "Windows: a call that fails with WSAGetLastError() 0 becomes a success",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_failure_without_code",),
     ),
     Mutant(
         "batch-takes-query", "src/overlapped.c",
         "            functions[i] > WSAPEER_CALL_DELETE_PEER_TARGET_NAME)",
         "            functions[i] > WSAPEER_CALL_QUERY_SOCKET_SECURITY)",
         "a batch issues a query whose answer (and tokens) have nowhere to go",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_failure_without_code",),
     ),
     Mutant(
         "posix-op-tokens-twice", "src/overlapped.c",
@@ -1179,35 +1217,35 @@ MUTANTS = [
         "Windows: the model ignores the socket's file reference number: a plain listener with"
         " SO_EXCLUSIVEADDRUSE on a secured listener's old handle passes its connections off as"
         " secured",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-reuse-type-ignored", "src/model/model.c",
         "    if (was->family != now->family || was->stream != now->stream)\n        return 0;\n",
         "",
         "a UDP socket on a closed TCP socket's handle is taken for it (its calls listed)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-reuse-bound-ignored", "src/model/model.c",
         "    if (was->bound && (!now->bound || !same_endpoint(&was->local, &now->local, 1)))",
         "    if (was->bound && now->bound && !same_endpoint(&was->local, &now->local, 1))",
         "an unbound socket on a closed bound socket's handle is taken for it",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-reuse-peer-ignored", "src/model/model.c",
         "        (!now->connected || !same_endpoint(&was->peer, &now->peer, 0)))",
         "        !now->connected)",
         "a connection accepted onto a closed connection's handle is taken for it",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-reuse-secured-exclusivity-ignored", "src/model/model.c",
         "    if (secured_record && !now->exclusive)\n        return 0;\n",
         "    (void)secured_record;\n",
         "a fresh socket on a secured socket's handle is refused WSASetSocketSecurity (WSAEINVAL)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-reuse-forgotten-only-on-call", "src/model/model.c",
@@ -1216,7 +1254,7 @@ MUTANTS = [
         "        (void)state;\n    UNLOCK();",
         "calls(sock) lists a closed socket's calls for a new one on its handle until the new one"
         " makes a call",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-reuse-listener-unchecked", "src/model/model.c",
@@ -1224,7 +1262,7 @@ MUTANTS = [
         "            ",
         "a plain listener on a closed secured listener's handle passes its connections off as"
         " secured",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-reuse-facts-not-kept", "src/model/model.c",
@@ -1232,7 +1270,7 @@ MUTANTS = [
         "        state->sock = sock;\n        return state;",
         "what the model saw first (an unbound socket) is all it knows: a socket bound later and"
         " closed is taken for the unbound one on its handle",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_reused_handles",),
     ),
     Mutant(
         "model-windows-token-closed-twice", "src/model/model.c",
@@ -1240,7 +1278,7 @@ MUTANTS = [
         "        status = !CloseHandle((HANDLE)(uintptr_t)value)",
         "Windows: a token closed twice through the model closes whatever object Windows gave"
         " its value to since",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_socket_security",),
     ),
     # ---- MSVC's branches (issue 23): clang in MSVC mode, as cl.exe ---------------
     # The compiles in MSVC mode are not in the quick Wine run, and a failed
@@ -1253,7 +1291,7 @@ MUTANTS = [
         "#  define LOAD_ACQUIRE(p)",
         "MSVC builds get GCC's __atomic builtins, which cl.exe has not: the Windows wheels no "
         "longer compile (clang in MSVC mode has the builtins: only the branch check sees it)",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_batch_block",),
     ),
     Mutant(
         "model-windows-token-value-reuse-ignored", "src/model/model.c",
@@ -1261,7 +1299,7 @@ MUTANTS = [
         "            if (old != NULL && 0) {\n                table_remove(&token_index,",
         "Windows: a new token given a closed token's value is taken for the closed one: closing"
         " it through the model fails with ERROR_INVALID_HANDLE and leaves it open",
-        suites=("wine",),
+        suites=("wine",), wine_tests=("test_query_socket_security",),
     ),
     # ---- issue 23: the Windows CPython tier trusts nothing unverified ------------
     Mutant(

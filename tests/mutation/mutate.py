@@ -10,6 +10,12 @@ that fails anyway proves nothing about a mutant.
 
 A mutant that no longer applies (its text is gone or ambiguous) or that does
 not build fails too: the list must stay true to the code.
+
+What keeps the run short (CI has a time budget) never skips a mutant: each
+runs only the tests it names (a Wine mutant's `wine_tests`, checked against
+test_shim.c's table before anything is built), pytest stops at its first
+failing test, model builds take what a mutant did not change from ccache,
+and each worker thread reuses one Wine prefix.
 """
 
 from __future__ import annotations
@@ -21,14 +27,15 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
+import threading
 import time
-from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tools"))
 
 from mutants import MUTANTS, Mutant  # noqa: E402
 
@@ -37,9 +44,14 @@ WINE_TIMEOUT = 600
 DOCS_TIMEOUT = 300
 
 #: What a suite kind runs on a tree: "pytest" its mutant's `tests` on a model
-#: build, "wine" tests/windows/run in quick mode, "docs" Sphinx's doctest
-#: builder (every testcode block of docs/, under the strict model).
+#: build, "wine" tests/windows/run in quick mode (test_shim.exe running only
+#: its mutant's `wine_tests`, or all if it names none), "docs" Sphinx's
+#: doctest builder (every testcode block of docs/, under the strict model).
 KINDS = ("pytest", "wine", "docs")
+SHIM_TESTS = "tests/windows/test_shim.c"
+#: The one other name a Wine mutant may give: tests/windows/run's native run
+#: of tests/unit_c/test_batch_block.c (naming only it skips the Wine run).
+UNIT_TEST = "test_batch_block"
 
 
 class Outcome(NamedTuple):
@@ -50,7 +62,7 @@ class Outcome(NamedTuple):
     detail: str = ""
 
 
-#: A suite run as a baseline knows it: its kind and, for pytest, the tests.
+#: A suite run as a baseline knows it: its kind and, for pytest and wine, the tests.
 Selection = Tuple[str, Tuple[str, ...]]
 
 
@@ -81,7 +93,32 @@ def suites_of(mutant: Mutant) -> Tuple[str, ...]:
 
 
 def selections_of(mutant: Mutant) -> List[Selection]:
-    return [(kind, tuple(mutant.tests) if kind == "pytest" else ()) for kind in suites_of(mutant)]
+    named = {"pytest": tuple(mutant.tests), "wine": tuple(mutant.wine_tests)}
+    return [(kind, named.get(kind, ())) for kind in suites_of(mutant)]
+
+
+def wine_test_names(shim_source: str) -> Set[str]:
+    """The names a Wine mutant may give: the tests test_shim.exe can be asked
+    for (its table's TEST(...) lines) and the unit test."""
+    return {UNIT_TEST, *re.findall(r"^    TEST\((test_\w+)\),$", shim_source, re.M)}
+
+
+def wine_test_problems(mutants: Iterable[Mutant], names: Set[str]) -> List[str]:
+    """One line per Wine test a mutant names that is no test (test_shim.exe
+    would refuse it too, but only once built, as a failing baseline), or per
+    mutant naming Wine tests that runs no Wine suite (names nothing runs)."""
+    problems = []
+    for mutant in mutants:
+        if mutant.wine_tests and "wine" not in mutant.suites:
+            problems.append(f"{mutant.key}: names Wine tests but does not run the Wine suite")
+            continue
+        problems += [
+            f"{mutant.key}: no test in {SHIM_TESTS} is named "
+            + (name if name.isidentifier() else repr(name))
+            for name in mutant.wine_tests
+            if name not in names
+        ]
+    return problems
 
 
 def baseline_selections(mutants: Iterable[Mutant]) -> List[Selection]:
@@ -99,7 +136,7 @@ def describe(selection: Selection) -> str:
     if kind == "pytest":
         return "pytest " + " ".join(tests)
     if kind == "wine":
-        return "the Wine suite (quick)"
+        return "the Wine suite (quick)" + (": " + " ".join(tests) if tests else "")
     return "the Sphinx doctest build of docs/"
 
 
@@ -175,14 +212,22 @@ def run_all(
     mutant: Callable[[Mutant], Tuple[bool, str]],
     jobs: int,
     out: Callable[[str], None],
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Runs the baselines, then (only if all passed) the mutants; prints a line
-    per failure or mutant, then "N passed, N failed" (a killed mutant is a
-    pass). Returns the exit status."""
-    started = time.monotonic()
+    per failure or mutant (with the seconds it took), then "N passed, N failed"
+    (a killed mutant is a pass). Returns the exit status."""
+
+    def timed(m: Mutant) -> Tuple[bool, str, float]:
+        began = clock()
+        killed, what = mutant(m)
+        return killed, what, clock() - began
+
+    started = clock()
     selections = baseline_selections(chosen)
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         results = dict(zip(selections, pool.map(baseline, selections)))
+        baseline_seconds = clock() - started
         broken = baseline_failures(results)
         if broken:
             for line in broken:
@@ -191,16 +236,19 @@ def run_all(
             out(f"0 passed, {len(chosen)} failed")
             return 1
         passed = failed = 0
-        futures = {pool.submit(mutant, m): m for m in chosen}
+        futures = {pool.submit(timed, m): m for m in chosen}
         for future in concurrent.futures.as_completed(futures):
             m = futures[future]
-            killed, what = future.result()
-            out(f"{'ok  ' if killed else 'FAIL'} {m.key}: {what or 'SURVIVED: ' + m.why}")
+            killed, what, seconds = future.result()
+            out(
+                f"{'ok  ' if killed else 'FAIL'} {m.key}: {what or 'SURVIVED: ' + m.why}"
+                f" [{seconds:.0f} s]"
+            )
             passed += killed
             failed += not killed
     out(
-        f"mutation suite: {len(chosen)} mutants in {time.monotonic() - started:.0f} s "
-        f"(baseline: {len(selections)} suite runs passed)"
+        f"mutation suite: {len(chosen)} mutants in {clock() - started:.0f} s "
+        f"(baseline: {len(selections)} suite runs passed in {baseline_seconds:.0f} s)"
     )
     out(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
@@ -236,29 +284,59 @@ def apply(mutant: Mutant, tree: pathlib.Path) -> str:
     return ""
 
 
-def install_module(tree: pathlib.Path, module: pathlib.Path, compiled: bool) -> str:
+def build_environment(
+    base: Dict[str, str], ccache: Optional[str], cc: str, work: str
+) -> Dict[str, str]:
+    """The model builds' environment: through ccache if there is one, with a
+    cache of the run's own, so that a mutant's build compiles what it changed
+    and takes the rest (cffi's generated module above all) from the cache."""
+    if ccache is None:
+        return dict(base)
+    return dict(
+        base,
+        CC=f"{ccache} {base.get('CC', cc)}",
+        CCACHE_DIR=f"{work}/ccache",
+        CCACHE_BASEDIR=work,
+        CCACHE_NOHASHDIR="1",
+    )
+
+
+def build_model(tree: pathlib.Path, env: Dict[str, str]) -> Tuple[Optional[pathlib.Path], str]:
+    """(the model build of the tree's own sources, "") or (None, why not)."""
+    tool = tree / "tools" / "build_variant.py"
+    build = subprocess.run(
+        [sys.executable, str(tool), "model", str(tree / "_build")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode:
+        return None, "does not build:\n" + tail(build.stderr + build.stdout)
+    [module] = [
+        p
+        for p in (tree / "_build" / "wsapeer").iterdir()
+        if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
+    ]
+    return module, ""
+
+
+def install_module(
+    tree: pathlib.Path, module: pathlib.Path, compiled: bool, env: Dict[str, str]
+) -> str:
     """Puts the model build into tree/wsapeer: the unmutated one, or for a
     mutant of the C a build of the tree itself. Returns "" or why it failed."""
     if compiled:
-        tool = tree / "tools" / "build_variant.py"
-        build = subprocess.run(
-            [sys.executable, str(tool), "model", str(tree / "_build")],
-            capture_output=True,
-            text=True,
-        )
-        if build.returncode:
-            return "does not build:\n" + tail(build.stderr + build.stdout)
-        [module] = [
-            p
-            for p in (tree / "_build" / "wsapeer").iterdir()
-            if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
-        ]
+        built, problem = build_model(tree, env)
+        if built is None:
+            return problem
+        module = built
     shutil.copy2(module, tree / "wsapeer" / module.name)
     return ""
 
 
 def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
-    """One suite on a prepared tree (its model build in tree/wsapeer)."""
+    """One suite on a prepared tree (its model build in tree/wsapeer). The
+    Wine prefix of the worker thread, beside the tree, is kept for its next run."""
     kind, tests = selection
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONDONTWRITEBYTECODE="1")
     env.pop("WSAPEER_FWPUCLNT", None)
@@ -271,11 +349,11 @@ def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
             )  # fmt: skip
             return classify_pytest(result.returncode, result.stdout, result.stderr)
         if kind == "wine":
-            env = dict(os.environ, WSAPEER_WINE_QUICK="1")
-            env.pop("WSAPEER_FWPUCLNT", None)
+            prefix = tree.parent / f"wine-prefix-{threading.current_thread().name}"
             result = subprocess.run(
                 ["bash", str(tree / "tests" / "windows" / "run")],
-                cwd=tree, env=env, capture_output=True, text=True, timeout=WINE_TIMEOUT,
+                cwd=tree, env=wine_environment(dict(os.environ), tests, str(prefix)),
+                capture_output=True, text=True, timeout=WINE_TIMEOUT,
             )  # fmt: skip
             return classify_wine(result.returncode, result.stdout, result.stderr)
         out = tree / "_docs_doctest"
@@ -291,6 +369,17 @@ def run_suite(selection: Selection, tree: pathlib.Path) -> Outcome:
         return Outcome("error", f"{describe(selection)} timed out after {exc.timeout} s")
 
 
+def wine_environment(base: Dict[str, str], tests: Tuple[str, ...], prefix: str) -> Dict[str, str]:
+    """tests/windows/run's environment: quick mode, the tests named (if any),
+    and the Wine prefix to reuse (one per worker thread: a run at a time)."""
+    env = dict(base, WSAPEER_WINE_QUICK="1", WSAPEER_WINE_PREFIX=prefix)
+    env.pop("WSAPEER_FWPUCLNT", None)
+    env.pop("WSAPEER_WINE_TESTS", None)
+    if tests:
+        env["WSAPEER_WINE_TESTS"] = " ".join(tests)
+    return env
+
+
 def needs_module(kinds: Iterable[str]) -> bool:
     return any(kind in ("pytest", "docs") for kind in kinds)
 
@@ -304,14 +393,18 @@ def run_baseline(
     try:
         copy_tree(files, tree)
         if needs_module([selection[0]]):
-            install_module(tree, module, compiled=False)
+            install_module(tree, module, compiled=False, env={})
         return run_suite(selection, tree)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 
 
 def run_mutant(
-    mutant: Mutant, files: List[str], module: pathlib.Path, work: pathlib.Path
+    mutant: Mutant,
+    files: List[str],
+    module: pathlib.Path,
+    work: pathlib.Path,
+    build_env: Dict[str, str],
 ) -> Tuple[bool, str]:
     """(killed, what happened; "" if it survived)."""
     tree = work / mutant.key
@@ -323,7 +416,7 @@ def run_mutant(
         edited = (mutant.path, *(edit[0] for edit in mutant.also))
         compiled = any(name.endswith((".c", ".h")) for name in edited)
         if needs_module(suites_of(mutant)):
-            problem = install_module(tree, module, compiled)
+            problem = install_module(tree, module, compiled, build_env)
             if problem:
                 return False, problem
         runs: Iterator[Tuple[Selection, Outcome]] = (
@@ -346,27 +439,31 @@ def main(argv: List[str]) -> int:
         return 2
     for m in chosen:
         suites_of(m)  # an unknown suite kind is the list's error, before any build
-    import build_variant
-
+    problems = wine_test_problems(chosen, wine_test_names((ROOT / SHIM_TESTS).read_text("utf-8")))
+    if problems:
+        print("\n".join(problems))
+        return 2
     files = tracked_files()
-    module: Optional[pathlib.Path] = None
+    ccache = shutil.which("ccache")
+    if ccache is None:
+        print("note: no ccache, so each mutant of the C rebuilds all of the model build")
     with tempfile.TemporaryDirectory(prefix="wsapeer-mutants-") as scratch:
         work = pathlib.Path(scratch)
+        cc = sysconfig.get_config_var("CC") or "cc"
+        build_env = build_environment(dict(os.environ), ccache, cc, str(work))
         # One build of the unmutated extension serves the baselines and every
-        # mutant that does not touch the C.
+        # mutant that does not touch the C (and fills the cache for those that do).
         clean = work / "_baseline"
         copy_tree(files, clean)
-        package = build_variant.build("model", clean / "_build")
-        [module] = [
-            p
-            for p in package.iterdir()
-            if p.name.startswith("_wsapeer") and p.suffix in (".so", ".pyd")
-        ]
+        module, problem = build_model(clean, build_env)
+        if module is None:
+            print(f"FAIL the unmutated tree {problem}")
+            return 1
         jobs = max(1, min(2, os.cpu_count() or 1))
         return run_all(
             chosen,
             lambda selection: run_baseline(selection, files, module, work),
-            lambda mutant: run_mutant(mutant, files, module, work),
+            lambda mutant: run_mutant(mutant, files, module, work, build_env),
             jobs,
             lambda line: print(line, flush=True),
         )
